@@ -1,0 +1,54 @@
+/* One container run: the runtime configuration derived from the options,
+ * the parent's side of the run path (container.c) and the side that runs
+ * inside the new namespaces (child.c). */
+#ifndef RL_CONTAINER_H
+#define RL_CONTAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rl_error.h"
+#include "rl_idmap.h"
+#include "rl_mount.h"
+#include "rl_options.h"
+
+/* Where the root filesystem comes from.  Images will add an overlay source;
+ * everything after "an O_PATH fd to a mounted root" is shared. */
+enum rl_rootfs_kind { RL_ROOTFS_DIR };
+
+struct rl_rootfs_source {
+  enum rl_rootfs_kind kind;
+  char *dir; /* RL_ROOTFS_DIR: absolute path of the tree */
+};
+
+struct rl_container {
+  char id[65];
+  const struct rl_run_opts *opts;
+  struct rl_rootfs_source rootfs;
+  enum rl_userns_mode userns; /* resolved: never AUTO */
+  struct rl_idmap uidmap, gidmap;
+  bool deny_setgroups;
+  uint64_t caps;
+  char *init_path; /* host path of rless-init with --init */
+  char *hostname;
+  uid_t host_uid;
+  gid_t host_gid;
+  struct rl_mount_cfg mounts;
+};
+
+/* Fill c from the options: resolve ids, caps, paths; everything that can be
+ * checked before clone is checked here so errors come early. */
+int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error_t *err);
+void rl_container_free(struct rl_container *c);
+
+/* The whole run path; returns the container's exit status (docker's codes). */
+int rl_container_run(struct rl_container *c, rl_error_t *err);
+
+/* Inside the new user namespace (after clone): never returns. */
+__attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int sock);
+
+/* Hint for a failed clone/unshare of namespaces: which sysctl or setting. */
+void rl_userns_hint(rl_error_t *err);
+
+#endif

@@ -1,0 +1,52 @@
+/* `rless run` options: parsed once into this struct and validated, then
+ * turned into the runtime configuration by the container module. */
+#ifndef RL_OPTIONS_H
+#define RL_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rl_error.h"
+#include "rl_idmap.h"
+#include "rl_util.h"
+
+enum rl_network_mode { RL_NET_NONE, RL_NET_HOST };
+
+struct rl_volume {
+  char *src;
+  char *dst;
+  bool ro;
+};
+
+struct rl_run_opts {
+  bool interactive, tty, rm, read_only, init;
+  char *rootfs;
+  char *hostname;
+  char *workdir;
+  char *user;    /* -u as given: "uid[:gid]" or "name[:group]" */
+  rl_strv_t env; /* KEY=VALUE, in the order given (--env-file and -e interleave) */
+  struct rl_volume *volumes;
+  size_t n_volumes;
+  rl_strv_t tmpfs;
+  rl_strv_t cap_add, cap_drop;
+  enum rl_userns_mode userns;
+  enum rl_network_mode network;
+  rl_strv_t argv; /* the command */
+};
+
+/* argv[0] is "run".  Returns 0 or -1 with *err (exit code 125). */
+int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *err);
+void rl_run_opts_free(struct rl_run_opts *o);
+
+/* -v SRC:DST[:ro|rw] */
+int rl_volume_parse(const char *spec, struct rl_volume *v, rl_error_t *err);
+
+/* Append the lines of an env file (KEY=VALUE, KEY alone takes the host's
+ * value, '#' comments and blank lines skipped) to env. */
+int rl_env_file_load(const char *path, rl_strv_t *env, rl_error_t *err);
+/* One -e argument: KEY=VALUE as is; KEY alone takes the host's value, or is dropped when unset. */
+int rl_env_add(rl_strv_t *env, const char *spec, rl_error_t *err);
+/* Set KEY=VALUE in env replacing an earlier KEY. */
+void rl_env_set(rl_strv_t *env, const char *kv);
+
+#endif

@@ -1,0 +1,35 @@
+/* Messages between rless and the container's processes over a SEQPACKET
+ * socketpair.  A failure inside the container travels back as an error
+ * message, so the parent prints it in the same format as its own. */
+#ifndef RL_SYNC_H
+#define RL_SYNC_H
+
+#include <stdint.h>
+
+#include "rl_error.h"
+
+enum rl_sync_type {
+  RL_SYNC_MAPS_DONE = 1, /* parent -> child: id maps written, go on */
+  RL_SYNC_PID,           /* child -> parent: host pid of the container's pid 1 */
+  RL_SYNC_TTY,           /* child -> parent: the pty master follows as SCM_RIGHTS */
+  RL_SYNC_ERROR,         /* child -> parent: setup failed, details attached */
+};
+
+struct rl_sync_msg {
+  int32_t type;
+  int32_t value;
+  int32_t errnum;
+  int32_t exit_code;
+  char msg[1536];
+  char hint[512];
+};
+
+int rl_sync_send(int fd, int type, int value, rl_error_t *err);
+/* Returns 1 with *m filled, 0 at EOF, -1 on error. */
+int rl_sync_recv(int fd, struct rl_sync_msg *m, rl_error_t *err);
+/* Send `e` (never NULL) as an RL_SYNC_ERROR; best effort, errors ignored. */
+void rl_sync_send_error(int fd, rl_error_t e);
+/* Rebuild an error received as RL_SYNC_ERROR into *err. */
+int rl_sync_to_error(const struct rl_sync_msg *m, rl_error_t *err);
+
+#endif

@@ -1,0 +1,217 @@
+/* The container's side of the run path: join the remaining namespaces, fork
+ * pid 1, set up the root filesystem, drop privileges and exec. */
+#include "rl_caps.h"
+#include "rl_console.h"
+#include "rl_container.h"
+#include "rl_passwd.h"
+#include "rl_paths.h"
+#include "rl_sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+extern char **environ;
+
+__attribute__((noreturn)) static void fail(int sock, rl_error_t *err)
+{
+  int code = (*err)->exit_code;
+  rl_sync_send_error(sock, *err);
+  rl_error_free(err);
+  _exit(code);
+}
+
+static int loopback_up(rl_error_t *err)
+{
+  cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr = {0};
+  if (s < 0)
+    return rl_make_error(err, errno, "socket to configure the loopback interface");
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+    return rl_make_error(err, errno, "read the flags of interface `lo`");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+    return rl_make_error(err, errno, "bring up interface `lo`");
+  return 0;
+}
+
+static int setup_rootfs(const struct rl_container *c, rl_error_t *err)
+{
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return rl_make_error(err, errno, "make `/` private in the container's mount namespace");
+  cleanup_close int rootfd = rl_rootfs_bind_dir(c->rootfs.dir, err);
+  if (rootfd < 0)
+    return -1;
+  struct rl_mount_plan plan;
+  rl_mount_plan_build(&c->mounts, &plan);
+  int r = rl_mount_plan_execute(rootfd, &plan, err);
+  rl_mount_plan_free(&plan);
+  if (r < 0)
+    return -1;
+  if (c->opts->read_only && rl_rootfs_make_readonly(rootfd, err) < 0)
+    return -1;
+  return rl_pivot_root(rootfd, err);
+}
+
+static void build_env(const struct rl_container *c, const struct rl_user *u, rl_strv_t *env)
+{
+  cleanup_free char *host = rl_xasprintf("HOSTNAME=%s", c->hostname);
+  cleanup_free char *home = rl_xasprintf("HOME=%s", u->home);
+  rl_strv_push(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  rl_strv_push(env, host);
+  rl_strv_push(env, "container=rless");
+  if (c->opts->tty)
+    rl_strv_push(env, "TERM=xterm");
+  rl_strv_push(env, home);
+  for (size_t i = 0; i < c->opts->env.n; i++)
+    rl_env_set(env, c->opts->env.v[i]);
+}
+
+static int resolve_user(const struct rl_container *c, struct rl_user *u, rl_error_t *err)
+{
+  cleanup_free char *passwd = rl_read_file_at(AT_FDCWD, "/etc/passwd", 4 << 20, NULL);
+  cleanup_free char *group = rl_read_file_at(AT_FDCWD, "/etc/group", 4 << 20, NULL);
+  cleanup_free char *keep = NULL;
+  const char *spec = c->opts->user;
+  if (spec == NULL && c->userns == RL_USERNS_KEEP_ID)
+    spec = keep = rl_xasprintf("%u:%u", (unsigned)c->host_uid, (unsigned)c->host_gid);
+  return rl_user_resolve(spec, passwd, group, u, err);
+}
+
+static int switch_user(const struct rl_container *c, const struct rl_user *u, rl_error_t *err)
+{
+  if (!c->deny_setgroups && setgroups(u->n_groups, u->groups) < 0)
+    return rl_make_error(err, errno, "set the supplementary groups of the container's user");
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    return rl_make_error(err, errno, "prctl(PR_SET_KEEPCAPS)");
+  if (setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
+    rl_make_error(err, errno, "switch to uid %u gid %u in the container", (unsigned)u->uid,
+                  (unsigned)u->gid);
+    if (errno == EINVAL)
+      rl_error_hint(err,
+                    "that id is not mapped in the container's user namespace (%s); give "
+                    "your user subordinate ids in /etc/subuid and /etc/subgid",
+                    c->userns == RL_USERNS_SINGLE ? "single-id mode maps only 0" : "see uid_map");
+    return -1;
+  }
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+    return rl_make_error(err, errno, "prctl(PR_SET_KEEPCAPS)");
+  return rl_caps_apply(c->caps, u->uid == 0, err);
+}
+
+static int setup_stdio(const struct rl_container *c, int sock, rl_error_t *err)
+{
+  if (c->opts->tty) {
+    if (rl_sync_send(sock, RL_SYNC_TTY, 0, err) < 0)
+      return -1;
+    return rl_console_setup_child(sock, err);
+  }
+  if (c->opts->interactive)
+    return 0;
+  cleanup_close int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null < 0 || dup2(null, 0) < 0)
+    return rl_make_error(err, errno, "open `/dev/null` as the container's stdin");
+  return 0;
+}
+
+static int prepare_process(const struct rl_container *c, int sock, rl_strv_t *env, rl_error_t *err)
+{
+  struct rl_user u;
+  if (setup_rootfs(c, err) < 0)
+    return -1;
+  if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+    return rl_make_error(err, errno, "set the host name `%s`", c->hostname);
+  if (resolve_user(c, &u, err) < 0)
+    return -1;
+  build_env(c, &u, env);
+  const char *wd = c->opts->workdir ? c->opts->workdir : "/";
+  if (c->opts->workdir && rl_mkdir_p(wd, 0755, err) < 0)
+    goto out;
+  if (setup_stdio(c, sock, err) < 0 || rl_caps_drop_bounding(c->caps, err) < 0 ||
+      switch_user(c, &u, err) < 0)
+    goto out;
+  if (chdir(wd) < 0)
+    rl_make_error(err, errno, "chdir to the working directory `%s`", wd);
+out:
+  rl_user_free(&u);
+  return *err ? -1 : 0;
+}
+
+static int exec_command(const struct rl_container *c, rl_strv_t *env, rl_error_t *err)
+{
+  rl_strv_t argv = {0};
+  if (c->init_path) {
+    rl_strv_push(&argv, RL_INIT_TARGET);
+    rl_strv_push(&argv, "--");
+  }
+  for (size_t i = 0; i < c->opts->argv.n; i++)
+    rl_strv_push(&argv, c->opts->argv.v[i]);
+
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return rl_make_error(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  /* Everything rless or its caller left open is closed by exec; the sync
+   * socket too, which tells the parent that exec succeeded. */
+  if (close_range(3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return rl_make_error(err, errno, "close_range");
+  environ = env->v;
+  execvp(argv.v[0], argv.v);
+  int e = errno;
+  rl_make_error(err, e, "exec `%s` in the container", argv.v[0]);
+  rl_error_set_exit(err, e == ENOENT || e == ENOTDIR ? RL_EXIT_NOTFOUND : RL_EXIT_NOEXEC);
+  if (e == ENOENT)
+    rl_error_hint(err, "no such file in the container's PATH or root filesystem");
+  return -1;
+}
+
+__attribute__((noreturn)) static void container_init(const struct rl_container *c, int sock)
+{
+  rl_error_t err = NULL;
+  cleanup_strv rl_strv_t env = {0};
+  if (prepare_process(c, sock, &env, &err) < 0 || exec_command(c, &env, &err) < 0)
+    fail(sock, &err);
+  _exit(RL_EXIT_FAILURE);
+}
+
+__attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int sock)
+{
+  rl_error_t err = NULL;
+  struct rl_sync_msg m;
+  int r = rl_sync_recv(sock, &m, &err);
+  if (r <= 0 || m.type != RL_SYNC_MAPS_DONE)
+    _exit(RL_EXIT_FAILURE); /* the parent reports why */
+  int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  if (c->opts->network == RL_NET_NONE)
+    flags |= CLONE_NEWNET;
+  if (unshare(flags) < 0) {
+    rl_make_error(&err, errno, "create the container's namespaces (mount, pid, uts, ipc%s, cgroup)",
+                  flags & CLONE_NEWNET ? ", net" : "");
+    rl_userns_hint(&err);
+    fail(sock, &err);
+  }
+  if ((flags & CLONE_NEWNET) && loopback_up(&err) < 0)
+    fail(sock, &err);
+  pid_t pid = fork();
+  if (pid < 0) {
+    rl_make_error(&err, errno, "fork the container's pid 1");
+    fail(sock, &err);
+  }
+  if (pid == 0)
+    container_init(c, sock);
+  if (rl_sync_send(sock, RL_SYNC_PID, pid, &err) < 0)
+    fail(sock, &err);
+  _exit(0);
+}

@@ -1,0 +1,326 @@
+#include "rl_idmap.h"
+#include "rl_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <shadow/subid.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+
+extern char **environ;
+
+static int cmp_range(const void *a, const void *b)
+{
+  const struct rl_idrange *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+size_t rl_idrange_normalize(struct rl_idrange *r, size_t n)
+{
+  size_t out = 0;
+  if (n == 0)
+    return 0;
+  qsort(r, n, sizeof(*r), cmp_range);
+  for (size_t i = 0; i < n; i++) {
+    if (r[i].count == 0)
+      continue;
+    if (out > 0 && r[i].start <= r[out - 1].start + r[out - 1].count) {
+      unsigned long end = r[i].start + r[i].count;
+      if (end > r[out - 1].start + r[out - 1].count)
+        r[out - 1].count = end - r[out - 1].start;
+      continue;
+    }
+    r[out++] = r[i];
+  }
+  return out;
+}
+
+static void append_subids(bool gid, const char *owner, struct rl_idrange **all, size_t *n)
+{
+  struct subid_range *got = NULL;
+  int k = gid ? subid_get_gid_ranges(owner, &got) : subid_get_uid_ranges(owner, &got);
+  if (k <= 0) {
+    free(got);
+    return;
+  }
+  *all = rl_xrealloc(*all, (*n + (size_t)k) * sizeof(**all));
+  for (int i = 0; i < k; i++) {
+    (*all)[*n].start = got[i].start;
+    (*all)[*n].count = got[i].count;
+    (*n)++;
+  }
+  free(got);
+}
+
+int rl_subid_ranges(bool gid, const char *name, unsigned long id, struct rl_idrange **out,
+                    rl_error_t *err)
+{
+  struct rl_idrange *all = NULL;
+  size_t n = 0;
+  char idstr[32];
+
+  /* libsubid logs parse problems to its log stream; keep them off the user's terminal. */
+  cleanup_fclose FILE *devnull = fopen("/dev/null", "we");
+  if (devnull == NULL)
+    return rl_make_error(err, errno, "open `/dev/null`");
+  subid_init("rless", devnull);
+  if (name)
+    append_subids(gid, name, &all, &n);
+  snprintf(idstr, sizeof(idstr), "%lu", id);
+  append_subids(gid, idstr, &all, &n);
+  subid_init("rless", stderr);
+  *out = all;
+  return (int)rl_idrange_normalize(all, n);
+}
+
+static int push(struct rl_idmap *m, unsigned long in, unsigned long out, unsigned long count,
+                rl_error_t *err)
+{
+  if (count == 0)
+    return 0;
+  if (m->n >= RL_IDMAP_MAX)
+    return rl_make_error(err, 0, "building the id map: more than %d ranges", RL_IDMAP_MAX);
+  m->e[m->n].inside = in;
+  m->e[m->n].outside = out;
+  m->e[m->n].count = count;
+  m->n++;
+  return 0;
+}
+
+/* Map the ranges, in order, onto consecutive ids inside starting at `first`,
+ * leaving a hole of one id at `skip` (where the user's own id goes). */
+static int map_ranges(struct rl_idmap *m, const struct rl_idrange *r, size_t n, unsigned long first,
+                      unsigned long skip, rl_error_t *err)
+{
+  unsigned long next = first;
+  for (size_t i = 0; i < n; i++) {
+    unsigned long start = r[i].start, left = r[i].count;
+    while (left > 0) {
+      if (next == skip)
+        next++;
+      unsigned long chunk = left;
+      if (next < skip && next + chunk > skip)
+        chunk = skip - next;
+      if (push(m, next, start, chunk, err) < 0)
+        return -1;
+      next += chunk;
+      start += chunk;
+      left -= chunk;
+    }
+  }
+  return 0;
+}
+
+int rl_idmap_build(enum rl_userns_mode mode, unsigned long host_id, const struct rl_idrange *r,
+                   size_t n, struct rl_idmap *out, rl_error_t *err)
+{
+  out->n = 0;
+  switch (mode) {
+  case RL_USERNS_SINGLE:
+    return push(out, 0, host_id, 1, err);
+  case RL_USERNS_SUBIDS:
+    if (n == 0)
+      return rl_make_error(err, 0, "no subordinate id ranges for the user");
+    if (push(out, 0, host_id, 1, err) < 0)
+      return -1;
+    return map_ranges(out, r, n, 1, (unsigned long)-1, err);
+  case RL_USERNS_KEEP_ID:
+    if (n == 0)
+      return push(out, host_id, host_id, 1, err);
+    if (push(out, host_id, host_id, 1, err) < 0)
+      return -1;
+    return map_ranges(out, r, n, 0, host_id, err);
+  case RL_USERNS_AUTO:
+    break;
+  }
+  return rl_make_error(err, EINVAL, "building the id map: unresolved --userns mode");
+}
+
+char *rl_idmap_format(const struct rl_idmap *m)
+{
+  size_t cap = m->n * 36 + 1, len = 0;
+  char *s = rl_xmalloc(cap);
+  s[0] = '\0';
+  for (size_t i = 0; i < m->n; i++)
+    len += (size_t)snprintf(s + len, cap - len, "%lu %lu %lu\n", m->e[i].inside, m->e[i].outside,
+                            m->e[i].count);
+  return s;
+}
+
+unsigned long rl_idmap_size(const struct rl_idmap *m)
+{
+  unsigned long max = 0;
+  for (size_t i = 0; i < m->n; i++)
+    if (m->e[i].inside + m->e[i].count > max)
+      max = m->e[i].inside + m->e[i].count;
+  return max;
+}
+
+bool rl_idmap_contains(const struct rl_idmap *m, unsigned long inside)
+{
+  for (size_t i = 0; i < m->n; i++)
+    if (inside >= m->e[i].inside && inside - m->e[i].inside < m->e[i].count)
+      return true;
+  return false;
+}
+
+char *rl_find_program(const char *name)
+{
+  const char *path = getenv("PATH");
+  if (strchr(name, '/'))
+    return access(name, X_OK) == 0 ? rl_xstrdup(name) : NULL;
+  if (path == NULL)
+    path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+  cleanup_free char *copy = rl_xstrdup(path);
+  char *save = NULL;
+  for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+    cleanup_free char *cand = rl_xasprintf("%s/%s", *dir ? dir : ".", name);
+    struct stat st;
+    if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+      return rl_steal_ptr(&cand);
+  }
+  return NULL;
+}
+
+void rl_idtool_probe(const char *name, struct rl_idtool *t)
+{
+  struct stat st;
+  memset(t, 0, sizeof(*t));
+  t->path = rl_find_program(name);
+  if (t->path == NULL || stat(t->path, &st) < 0)
+    return;
+  t->setuid_root = st.st_uid == 0 && (st.st_mode & S_ISUID);
+  t->file_caps = getxattr(t->path, "security.capability", NULL, 0) > 0;
+}
+
+void rl_idtool_free(struct rl_idtool *t)
+{
+  free(t->path);
+  t->path = NULL;
+}
+
+/* The one map the kernel lets an unprivileged process write itself. */
+static bool is_own_single(const struct rl_idmap *m, unsigned long own)
+{
+  return m->n == 1 && m->e[0].count == 1 && m->e[0].outside == own;
+}
+
+static int write_proc_map(pid_t pid, const char *file, const struct rl_idmap *m, rl_error_t *err)
+{
+  cleanup_free char *path = rl_xasprintf("/proc/%d/%s", (int)pid, file);
+  cleanup_free char *text = rl_idmap_format(m);
+  if (rl_write_file(path, text) < 0)
+    return rl_make_error(err, errno, "write `%s`", path);
+  return 0;
+}
+
+static int tool_failed(const char *tool, const char *path, const char *output, rl_error_t *err)
+{
+  struct rl_idtool t;
+  rl_make_error(err, 0, "%s failed to write the id map of the container: %s", tool,
+                *output ? output : "(no output)");
+  rl_idtool_probe(tool, &t);
+  if (!t.setuid_root && !t.file_caps)
+    rl_error_hint(err,
+                  "`%s` is neither setuid root nor has file capabilities; as root run "
+                  "`chmod u+s %s` (or `setcap cap_setuid+ep %s`), or reinstall the uidmap package",
+                  path, path, path);
+  else
+    rl_error_hint(err,
+                  "check that the ranges for your user in /etc/sub%cid are valid and do not "
+                  "overlap other users'; `rless info` shows what rless sees",
+                  strcmp(tool, "newuidmap") == 0 ? 'u' : 'g');
+  rl_idtool_free(&t);
+  return -1;
+}
+
+static char **tool_argv(const char *tool, pid_t pid, const struct rl_idmap *m)
+{
+  char **argv = rl_xcalloc(3 + 3 * m->n + 1, sizeof(char *));
+  size_t k = 0;
+  argv[k++] = rl_xstrdup(tool);
+  argv[k++] = rl_xasprintf("%d", (int)pid);
+  for (size_t i = 0; i < m->n; i++) {
+    argv[k++] = rl_xasprintf("%lu", m->e[i].inside);
+    argv[k++] = rl_xasprintf("%lu", m->e[i].outside);
+    argv[k++] = rl_xasprintf("%lu", m->e[i].count);
+  }
+  return argv;
+}
+
+static void free_argv(char **argv)
+{
+  for (size_t i = 0; argv[i]; i++)
+    free(argv[i]);
+  free(argv);
+}
+
+/* Read what the tool printed (its error, if any), trimmed. */
+static void read_output(int fd, char *out, size_t cap)
+{
+  size_t len = 0;
+  ssize_t r;
+  while (len + 1 < cap &&
+         ((r = read(fd, out + len, cap - 1 - len)) > 0 || (r < 0 && errno == EINTR)))
+    len += r > 0 ? (size_t)r : 0;
+  out[len] = '\0';
+  while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
+    out[--len] = '\0';
+}
+
+static int run_tool(const char *tool, pid_t pid, const struct rl_idmap *m, rl_error_t *err)
+{
+  cleanup_free char *path = rl_find_program(tool);
+  if (path == NULL) {
+    rl_make_error(err, 0, "writing the id map of the container: `%s` not found on PATH", tool);
+    return rl_error_hint(err, "install the uidmap package (sudo apt-get install uidmap), or run "
+                              "with --userns=single for a single-id map");
+  }
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return rl_make_error(err, errno, "pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+  char **argv = tool_argv(tool, pid, m);
+  pid_t child;
+  /* posix_spawn (vfork-like): this runs on every container start. */
+  int r = posix_spawn(&child, path, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  free_argv(argv);
+  close(pfd[1]);
+  char out[1024];
+  read_output(pfd[0], out, sizeof(out));
+  close(pfd[0]);
+  if (r != 0)
+    return rl_make_error(err, r, "run `%s`", path);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  return tool_failed(tool, path, out, err);
+}
+
+int rl_idmap_apply(pid_t pid, const struct rl_idmap *uidmap, const struct rl_idmap *gidmap,
+                   bool deny_setgroups, rl_error_t *err)
+{
+  if (deny_setgroups) {
+    cleanup_free char *path = rl_xasprintf("/proc/%d/setgroups", (int)pid);
+    if (rl_write_file(path, "deny") < 0)
+      return rl_make_error(err, errno, "write `%s`", path);
+  }
+  int r = deny_setgroups && is_own_single(gidmap, getegid())
+              ? write_proc_map(pid, "gid_map", gidmap, err)
+              : run_tool("newgidmap", pid, gidmap, err);
+  if (r < 0)
+    return r;
+  if (is_own_single(uidmap, geteuid()))
+    return write_proc_map(pid, "uid_map", uidmap, err);
+  return run_tool("newuidmap", pid, uidmap, err);
+}

@@ -1,0 +1,299 @@
+/* Executing a mount plan with the fd-based mount API (fsopen/fsmount,
+ * open_tree, move_mount, mount_setattr): targets are fds resolved inside the
+ * rootfs, never host path strings. */
+#include "rl_mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+static int openat2_in_root(int rootfd, const char *path, int flags)
+{
+  struct open_how how = {
+      .flags = (unsigned long long)(flags | O_CLOEXEC),
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+/* Create the last component of `rel` below its (already resolved) parent. */
+static int create_component(int rootfd, const char *rel, size_t parent_len, const char *name,
+                            bool dir, rl_error_t *err)
+{
+  cleanup_free char *parent = parent_len ? rl_xstrndup(rel, parent_len) : rl_xstrdup(".");
+  cleanup_close int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+  if (pfd < 0)
+    return rl_make_error(err, errno, "open `/%s` in the container", parent);
+  if (dir) {
+    if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
+      return rl_make_error(err, errno, "mkdir `/%s` in the container", rel);
+    return 0;
+  }
+  /* O_NOFOLLOW|O_EXCL: a dangling symlink here must not create a file elsewhere. */
+  int fd = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 && errno != EEXIST)
+    return rl_make_error(err, errno, "create `/%s` in the container", rel);
+  if (fd >= 0)
+    close(fd);
+  return 0;
+}
+
+/* A dangling symlink on the way: where it points, as a path inside the root
+ * (absolute targets are relative to the rootfs, relative ones to the link's
+ * dir), with the rest of the walk appended.  NULL when `rel` is no symlink. */
+static char *follow_dangling(int rootfd, const char *rel, const char *rest)
+{
+  cleanup_close int fd = openat2_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+  char target[4096];
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISLNK(st.st_mode))
+    return NULL;
+  ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+  if (n <= 0)
+    return NULL;
+  target[n] = '\0';
+  const char *slash = strrchr(rel, '/');
+  cleanup_free char *dir = slash ? rl_xstrndup(rel, (size_t)(slash - rel)) : rl_xstrdup("");
+  return rl_xasprintf("%s%s%s%s%s", target[0] == '/' ? "" : dir, target[0] == '/' ? "" : "/",
+                      target, *rest ? "/" : "", rest);
+}
+
+static int open_in_root(int rootfd, const char *path, bool create, bool dir, int depth,
+                        rl_error_t *err)
+{
+  cleanup_free char *rel = rl_xstrdup(path + strspn(path, "/"));
+  if (*rel == '\0')
+    return openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+  size_t len = strlen(rel);
+  for (size_t i = 0; i <= len; i++) {
+    if (rel[i] != '/' && rel[i] != '\0')
+      continue;
+    char saved = rel[i];
+    rel[i] = '\0';
+    const char *rest = saved ? rel + i + 1 + strspn(rel + i + 1, "/") : "";
+    bool last = *rest == '\0';
+    int fd = openat2_in_root(rootfd, rel, O_PATH);
+    if (fd < 0 && errno == ENOENT && create) {
+      cleanup_free char *via = follow_dangling(rootfd, rel, rest);
+      if (via && depth < 40)
+        return open_in_root(rootfd, via, create, dir, depth + 1, err);
+      const char *slash = strrchr(rel, '/');
+      size_t plen = slash ? (size_t)(slash - rel) : 0;
+      if (create_component(rootfd, rel, plen, slash ? slash + 1 : rel, dir || !last, err) < 0)
+        return -1;
+      fd = openat2_in_root(rootfd, rel, O_PATH);
+    }
+    if (fd < 0)
+      return rl_make_error(err, errno, "resolve `/%s` in the container", rel);
+    if (last)
+      return fd;
+    close(fd);
+    rel[i] = saved;
+  }
+  return rl_make_error(err, EINVAL, "resolve `%s` in the container", path);
+}
+
+int rl_open_in_root(int rootfd, const char *path, bool create, bool dir, rl_error_t *err)
+{
+  return open_in_root(rootfd, path, create, dir, 0, err);
+}
+
+static int attach(int mfd, int targetfd, const char *what, const char *target, rl_error_t *err)
+{
+  if (move_mount(mfd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return rl_make_error(err, errno, "mount %s on `%s`", what, target);
+  return 0;
+}
+
+static int fs_config_options(int fsfd, const char *options, const char *target, rl_error_t *err)
+{
+  if (options == NULL)
+    return 0;
+  cleanup_free char *copy = rl_xstrdup(options);
+  char *save = NULL;
+  for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(o, '=');
+    int r;
+    if (eq) {
+      *eq = '\0';
+      r = fsconfig(fsfd, FSCONFIG_SET_STRING, o, eq + 1, 0);
+    } else {
+      r = fsconfig(fsfd, FSCONFIG_SET_FLAG, o, NULL, 0);
+    }
+    if (r < 0)
+      return rl_make_error(err, errno, "set option `%s` for the mount on `%s`", o, target);
+  }
+  return 0;
+}
+
+static int mount_fs(int targetfd, const struct rl_mnt *m, rl_error_t *err)
+{
+  cleanup_close int fsfd = fsopen(m->fstype, FSOPEN_CLOEXEC);
+  if (fsfd < 0)
+    return rl_make_error(err, errno, "open a new %s filesystem for `%s`", m->fstype, m->target);
+  if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", m->source, 0) < 0)
+    return rl_make_error(err, errno, "set the source of the %s mount on `%s`", m->fstype,
+                         m->target);
+  if (fs_config_options(fsfd, m->options, m->target, err) < 0)
+    return -1;
+  if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return rl_make_error(err, errno, "create the %s filesystem for `%s`", m->fstype, m->target);
+  cleanup_close int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, m->attrs);
+  if (mfd < 0)
+    return rl_make_error(err, errno, "mount %s for `%s`", m->fstype, m->target);
+  return attach(mfd, targetfd, m->fstype, m->target, err);
+}
+
+static int set_attrs(int mfd, unsigned attrs, bool recursive, const char *target, rl_error_t *err)
+{
+  struct mount_attr a = {.attr_set = attrs};
+  if (attrs == 0)
+    return 0;
+  if (mount_setattr(mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
+    return rl_make_error(err, errno, "set the flags of the mount on `%s`", target);
+  return 0;
+}
+
+static int bind_tree(int srcdirfd, const char *src, int targetfd, unsigned attrs, bool recursive,
+                     const char *target, rl_error_t *err)
+{
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  if (*src == '\0')
+    flags |= AT_EMPTY_PATH;
+  cleanup_close int mfd = open_tree(srcdirfd, src, flags);
+  if (mfd < 0)
+    return rl_make_error(err, errno, "bind `%s` at `%s`", *src ? src : target, target);
+  if (set_attrs(mfd, attrs, recursive, target, err) < 0)
+    return -1;
+  return attach(mfd, targetfd, "a bind mount", target, err);
+}
+
+static int do_bind(int rootfd, const struct rl_mnt *m, rl_error_t *err)
+{
+  struct stat st;
+  if (stat(m->source, &st) < 0) {
+    rl_make_error(err, errno, "bind mount source `%s` for `%s`", m->source, m->target);
+    return errno == ENOENT ? rl_error_hint(err, "create it first; rless does not create host paths")
+                           : -1;
+  }
+  cleanup_close int tfd = rl_open_in_root(rootfd, m->target, true, S_ISDIR(st.st_mode), err);
+  if (tfd < 0)
+    return -1;
+  return bind_tree(AT_FDCWD, m->source, tfd, m->attrs, m->recursive, m->target, err);
+}
+
+static int do_mask(int rootfd, const struct rl_mnt *m, rl_error_t *err)
+{
+  rl_error_t absent = NULL;
+  cleanup_close int tfd = rl_open_in_root(rootfd, m->target, false, false, &absent);
+  if (tfd < 0) {
+    rl_error_free(&absent); /* nothing there, nothing to hide */
+    return 0;
+  }
+  struct stat st;
+  if (fstat(tfd, &st) < 0)
+    return rl_make_error(err, errno, "stat `%s`", m->target);
+  if (!S_ISDIR(st.st_mode))
+    return bind_tree(AT_FDCWD, "/dev/null", tfd, MOUNT_ATTR_RDONLY, false, m->target, err);
+  struct rl_mnt empty = {.fstype = "tmpfs",
+                         .source = "tmpfs",
+                         .options = "mode=0555",
+                         .target = m->target,
+                         .attrs = MOUNT_ATTR_RDONLY};
+  return mount_fs(tfd, &empty, err);
+}
+
+static int do_readonly(int rootfd, const struct rl_mnt *m, rl_error_t *err)
+{
+  rl_error_t absent = NULL;
+  cleanup_close int tfd = rl_open_in_root(rootfd, m->target, false, false, &absent);
+  if (tfd < 0) {
+    rl_error_free(&absent);
+    return 0;
+  }
+  return bind_tree(tfd, "", tfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true,
+                   m->target, err);
+}
+
+static int do_symlink(int rootfd, const struct rl_mnt *m, rl_error_t *err)
+{
+  const char *slash = strrchr(m->target, '/');
+  cleanup_free char *parent = rl_xstrndup(m->target, (size_t)(slash - m->target));
+  cleanup_close int pfd = rl_open_in_root(rootfd, *parent ? parent : "/", true, true, err);
+  if (pfd < 0)
+    return -1;
+  if (symlinkat(m->source, pfd, slash + 1) < 0 && errno != EEXIST)
+    return rl_make_error(err, errno, "symlink `%s` -> `%s`", m->target, m->source);
+  return 0;
+}
+
+int rl_mount_plan_execute(int rootfd, const struct rl_mount_plan *p, rl_error_t *err)
+{
+  for (size_t i = 0; i < p->n; i++) {
+    const struct rl_mnt *m = &p->m[i];
+    int r = 0;
+    switch (m->kind) {
+    case RL_MNT_FS: {
+      cleanup_close int tfd = rl_open_in_root(rootfd, m->target, true, true, err);
+      r = tfd < 0 ? -1 : mount_fs(tfd, m, err);
+      break;
+    }
+    case RL_MNT_BIND:
+      r = do_bind(rootfd, m, err);
+      break;
+    case RL_MNT_MASK:
+      r = do_mask(rootfd, m, err);
+      break;
+    case RL_MNT_RO:
+      r = do_readonly(rootfd, m, err);
+      break;
+    case RL_MNT_SYMLINK:
+      r = do_symlink(rootfd, m, err);
+      break;
+    }
+    if (r < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int rl_rootfs_bind_dir(const char *dir, rl_error_t *err)
+{
+  cleanup_close int mfd =
+      open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (mfd < 0)
+    return rl_make_error(err, errno, "bind the root filesystem `%s`", dir);
+  if (move_mount(mfd, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return rl_make_error(err, errno, "mount the root filesystem on `%s`", dir);
+  int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return rl_make_error(err, errno, "open the root filesystem `%s`", dir);
+  return fd;
+}
+
+int rl_rootfs_make_readonly(int rootfd, rl_error_t *err)
+{
+  struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+  if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+    return rl_make_error(err, errno, "make the root filesystem read-only");
+  return 0;
+}
+
+int rl_pivot_root(int rootfd, rl_error_t *err)
+{
+  if (fchdir(rootfd) < 0)
+    return rl_make_error(err, errno, "chdir to the root filesystem");
+  /* pivot_root(".", ".") stacks the old root on top of the new one; detaching
+   * "." then removes it without needing a directory for it in the rootfs. */
+  if (syscall(SYS_pivot_root, ".", ".") < 0)
+    return rl_make_error(err, errno, "pivot_root into the root filesystem");
+  if (umount2(".", MNT_DETACH) < 0)
+    return rl_make_error(err, errno, "detach the old root");
+  if (chdir("/") < 0)
+    return rl_make_error(err, errno, "chdir `/`");
+  return 0;
+}

@@ -1,0 +1,242 @@
+#include "rl_options.h"
+
+#include <getopt.h>
+#include <string.h>
+
+enum {
+  OPT_ENV_FILE = 256,
+  OPT_TMPFS,
+  OPT_READ_ONLY,
+  OPT_NETWORK,
+  OPT_INIT,
+  OPT_CAP_ADD,
+  OPT_CAP_DROP,
+  OPT_USERNS,
+  OPT_RM,
+  OPT_ROOTFS,
+  OPT_HELP,
+};
+
+static const struct option run_options[] = {
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},
+    {"hostname", required_argument, NULL, 'h'},
+    {"volume", required_argument, NULL, 'v'},
+    {"tmpfs", required_argument, NULL, OPT_TMPFS},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"network", required_argument, NULL, OPT_NETWORK},
+    {"net", required_argument, NULL, OPT_NETWORK},
+    {"init", no_argument, NULL, OPT_INIT},
+    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+    {"userns", required_argument, NULL, OPT_USERNS},
+    {"rm", no_argument, NULL, OPT_RM},
+    {"rootfs", required_argument, NULL, OPT_ROOTFS},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static const char run_usage[] =
+    "Usage: rless run [OPTIONS] --rootfs DIR COMMAND [ARG...]\n"
+    "\n"
+    "Run COMMAND in a new rootless container whose root filesystem is DIR.\n"
+    "\n"
+    "  -i, --interactive        keep stdin open\n"
+    "  -t, --tty                allocate a terminal inside the container\n"
+    "  -e, --env KEY[=VALUE]    set an environment variable (KEY alone: the host's value)\n"
+    "      --env-file FILE      read KEY=VALUE lines from FILE\n"
+    "  -w, --workdir DIR        working directory inside the container\n"
+    "  -u, --user USER[:GROUP]  user name or uid, group name or gid (from the rootfs' "
+    "/etc/passwd)\n"
+    "  -h, --hostname NAME      container host name\n"
+    "  -v, --volume SRC:DST[:ro]  bind mount host SRC at DST\n"
+    "      --tmpfs DST          mount a tmpfs at DST\n"
+    "      --read-only          mount the root filesystem read-only\n"
+    "      --network none|host  none: own network namespace with loopback only (default)\n"
+    "      --init               run rless-init as pid 1 to reap zombies and forward signals\n"
+    "      --cap-add CAP        add a capability (or ALL)\n"
+    "      --cap-drop CAP       drop a capability (or ALL)\n"
+    "      --userns MODE        auto (default), keep-id or single\n"
+    "      --rm                 remove the container when it exits\n"
+    "      --rootfs DIR         use DIR as the root filesystem\n";
+
+static int set_choice(const char *opt, const char *val, const char *const *names, int *out,
+                      rl_error_t *err)
+{
+  for (int i = 0; names[i]; i++) {
+    if (strcmp(val, names[i]) == 0) {
+      *out = i;
+      return 0;
+    }
+  }
+  rl_make_error(err, 0, "invalid value `%s` for --%s", val, opt);
+  return rl_error_hint(err, "see `rless run --help`");
+}
+
+int rl_volume_parse(const char *spec, struct rl_volume *v, rl_error_t *err)
+{
+  cleanup_free char *copy = rl_xstrdup(spec);
+  char *dst = strchr(copy, ':');
+  if (dst == NULL || dst == copy || dst[1] != '/')
+    return rl_make_error(err, 0, "invalid volume `%s`: expected SRC:DST[:ro] with an absolute DST",
+                         spec);
+  *dst++ = '\0';
+  char *mode = strchr(dst, ':');
+  v->ro = false;
+  if (mode) {
+    *mode++ = '\0';
+    if (strcmp(mode, "ro") == 0)
+      v->ro = true;
+    else if (strcmp(mode, "rw") != 0)
+      return rl_make_error(err, 0, "invalid volume `%s`: unknown mode `%s` (use ro or rw)", spec,
+                           mode);
+  }
+  v->src = rl_xstrdup(copy);
+  v->dst = rl_xstrdup(dst);
+  return 0;
+}
+
+static int add_volume(struct rl_run_opts *o, const char *spec, rl_error_t *err)
+{
+  struct rl_volume v;
+  if (rl_volume_parse(spec, &v, err) < 0)
+    return -1;
+  o->volumes = rl_xrealloc(o->volumes, (o->n_volumes + 1) * sizeof(v));
+  o->volumes[o->n_volumes++] = v;
+  return 0;
+}
+
+static void set_str(char **dst, const char *val)
+{
+  free(*dst);
+  *dst = rl_xstrdup(val);
+}
+
+static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t *err)
+{
+  static const char *const userns_names[] = {"auto", "", "keep-id", "single", NULL};
+  static const char *const net_names[] = {"none", "host", NULL};
+  int choice = 0;
+
+  switch (c) {
+  case 'i':
+    o->interactive = true;
+    return 0;
+  case 't':
+    o->tty = true;
+    return 0;
+  case 'e':
+    return rl_env_add(&o->env, arg, err);
+  case OPT_ENV_FILE:
+    return rl_env_file_load(arg, &o->env, err);
+  case 'w':
+    set_str(&o->workdir, arg);
+    return 0;
+  case 'u':
+    set_str(&o->user, arg);
+    return 0;
+  case 'h':
+    set_str(&o->hostname, arg);
+    return 0;
+  case 'v':
+    return add_volume(o, arg, err);
+  case OPT_TMPFS:
+    if (arg[0] != '/')
+      return rl_make_error(err, 0, "invalid --tmpfs `%s`: the target must be absolute", arg);
+    rl_strv_push(&o->tmpfs, arg);
+    return 0;
+  case OPT_READ_ONLY:
+    o->read_only = true;
+    return 0;
+  case OPT_NETWORK:
+    if (set_choice("network", arg, net_names, &choice, err) < 0)
+      return -1;
+    o->network = (enum rl_network_mode)choice;
+    return 0;
+  case OPT_INIT:
+    o->init = true;
+    return 0;
+  case OPT_CAP_ADD:
+    rl_strv_push(&o->cap_add, arg);
+    return 0;
+  case OPT_CAP_DROP:
+    rl_strv_push(&o->cap_drop, arg);
+    return 0;
+  case OPT_USERNS:
+    if (*arg == '\0' || set_choice("userns", arg, userns_names, &choice, err) < 0)
+      return rl_make_error(err, 0, "invalid value `%s` for --userns: use auto, keep-id or single",
+                           arg);
+    o->userns = (enum rl_userns_mode)choice;
+    return 0;
+  case OPT_RM:
+    o->rm = true;
+    return 0;
+  case OPT_ROOTFS:
+    set_str(&o->rootfs, arg);
+    return 0;
+  }
+  return rl_make_error(err, 0, "internal error: unhandled option %d", c);
+}
+
+static int bad_option(int c, char **argv, rl_error_t *err)
+{
+  const char *word = argv[optind - 1];
+  if (c == ':')
+    rl_make_error(err, 0, "option `%s` of `rless run` needs a value", word);
+  else if (optopt && optopt < 256)
+    rl_make_error(err, 0, "unknown option `-%c` for `rless run`", optopt);
+  else
+    rl_make_error(err, 0, "unknown option `%s` for `rless run`", word);
+  return rl_error_hint(err, "see `rless run --help`");
+}
+
+int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *err)
+{
+  int c;
+  memset(o, 0, sizeof(*o));
+  optind = 0; /* 0 makes glibc reinitialise, so the parser can run more than once */
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+:ite:w:u:h:v:", run_options, NULL)) != -1) {
+    if (c == '?' || c == ':')
+      return bad_option(c, argv, err);
+    if (c == OPT_HELP) {
+      fputs(run_usage, stdout);
+      return 1;
+    }
+    if (handle_opt(c, optarg, o, err) < 0)
+      return -1;
+  }
+  if (o->rootfs == NULL) {
+    rl_make_error(err, 0, "`rless run` needs a root filesystem: --rootfs DIR");
+    return rl_error_hint(err, "images are not supported yet; build a directory tree and pass it "
+                              "with --rootfs");
+  }
+  if (optind >= argc)
+    return rl_make_error(err, 0, "`rless run` needs a command to run after --rootfs DIR");
+  for (int i = optind; i < argc; i++)
+    rl_strv_push(&o->argv, argv[i]);
+  return 0;
+}
+
+void rl_run_opts_free(struct rl_run_opts *o)
+{
+  free(o->rootfs);
+  free(o->hostname);
+  free(o->workdir);
+  free(o->user);
+  rl_strv_free(&o->env);
+  for (size_t i = 0; i < o->n_volumes; i++) {
+    free(o->volumes[i].src);
+    free(o->volumes[i].dst);
+  }
+  free(o->volumes);
+  rl_strv_free(&o->tmpfs);
+  rl_strv_free(&o->cap_add);
+  rl_strv_free(&o->cap_drop);
+  rl_strv_free(&o->argv);
+  memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,245 @@
+/* rl_container_run: clone the user namespace alone, write its maps, then
+ * supervise: relay the terminal, forward signals, collect the exit status. */
+#include "rl_console.h"
+#include "rl_container.h"
+#include "rl_sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+struct run_state {
+  pid_t child; /* the process cloned into the user namespace */
+  pid_t pid1;  /* the container's pid 1 (host pid) */
+  int status;  /* wait status of pid1, valid when exited */
+  bool exited;
+  bool child_exited;
+  pid_t early_pid; /* reaped before its pid arrived on the sync socket */
+  int early_status;
+  bool sync_eof;
+  int sock;
+  int master; /* pty master with -t, else -1 */
+  bool stdin_open;
+  struct rl_term term;
+  rl_error_t child_err; /* the first error the container reported */
+};
+
+static int block_signals(sigset_t *old, int *sfd, rl_error_t *err)
+{
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < RL_ARRAY_SIZE(forwarded); i++)
+    sigaddset(&set, forwarded[i]);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGWINCH);
+  if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+    return rl_make_error(err, errno, "block signals");
+  *sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (*sfd < 0)
+    return rl_make_error(err, errno, "signalfd");
+  return 0;
+}
+
+static pid_t clone_userns(rl_error_t *err)
+{
+  /* The user namespace alone, fork-like: the other namespaces are created
+   * inside it, so they are owned by it. */
+  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0) {
+    rl_make_error(err, errno, "create a user namespace (clone CLONE_NEWUSER)");
+    rl_userns_hint(err);
+  }
+  return pid;
+}
+
+static void on_tty(struct run_state *s, rl_error_t *err)
+{
+  if (rl_fd_recv(s->sock, &s->master, err) < 0)
+    return;
+  fcntl(s->master, F_SETFL, fcntl(s->master, F_GETFL) | O_NONBLOCK);
+  rl_console_copy_winsize(isatty(0) ? 0 : 1, s->master);
+  if (s->stdin_open)
+    rl_term_raw(&s->term, 0, err);
+}
+
+static void on_sync(struct run_state *s, rl_error_t *err)
+{
+  struct rl_sync_msg m;
+  int r = rl_sync_recv(s->sock, &m, err);
+  if (r <= 0) {
+    s->sync_eof = true;
+    return;
+  }
+  switch (m.type) {
+  case RL_SYNC_PID:
+    s->pid1 = m.value;
+    if (s->early_pid == s->pid1) {
+      s->status = s->early_status;
+      s->exited = true;
+    }
+    break;
+  case RL_SYNC_TTY:
+    on_tty(s, err);
+    break;
+  case RL_SYNC_ERROR:
+    if (s->child_err == NULL)
+      rl_sync_to_error(&m, &s->child_err);
+    break;
+  }
+}
+
+static void on_signal(struct run_state *s, int sfd)
+{
+  struct signalfd_siginfo si;
+  while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+    int sig = (int)si.ssi_signo;
+    if (sig == SIGWINCH && s->master >= 0) {
+      rl_console_copy_winsize(isatty(0) ? 0 : 1, s->master);
+    } else if (sig == SIGCHLD) {
+      int st;
+      pid_t p;
+      while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (p == s->pid1) {
+          s->status = st;
+          s->exited = true;
+        } else if (p == s->child) {
+          s->child_exited = true;
+        } else if (s->pid1 <= 0) {
+          s->early_pid = p;
+          s->early_status = st;
+        }
+      }
+    } else if (sig != SIGWINCH && s->pid1 > 0) {
+      kill(s->pid1, sig);
+    }
+  }
+}
+
+static void pump_master(struct run_state *s)
+{
+  if (rl_console_pump(s->master, 1) <= 0 && errno != EAGAIN) {
+    close(s->master);
+    s->master = -1;
+  }
+}
+
+static void pump_stdin(struct run_state *s)
+{
+  if (rl_console_pump(0, s->master) <= 0 && errno != EAGAIN)
+    s->stdin_open = false;
+}
+
+static bool finished(const struct run_state *s)
+{
+  if (s->exited)
+    return s->master < 0; /* pid 1 gone: done once the pty has drained */
+  return s->sync_eof && s->pid1 <= 0 && s->child_exited; /* died before forking pid 1 */
+}
+
+static int supervise(struct run_state *s, int sfd, rl_error_t *err)
+{
+  int idle_after_exit = 0;
+  while (!finished(s) && idle_after_exit < 50) {
+    struct pollfd p[4];
+    int n = 0, isync = -1, imaster = -1, iin = -1;
+    p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    if (!s->sync_eof)
+      p[isync = n++] = (struct pollfd){.fd = s->sock, .events = POLLIN};
+    if (s->master >= 0)
+      p[imaster = n++] = (struct pollfd){.fd = s->master, .events = POLLIN};
+    if (s->master >= 0 && s->stdin_open)
+      p[iin = n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    int r = poll(p, (nfds_t)n, s->exited ? 100 : -1);
+    if (r < 0 && errno != EINTR)
+      return rl_make_error(err, errno, "poll");
+    if (r == 0)
+      idle_after_exit++; /* something outside the container holds the pty: stop waiting */
+    if (p[0].revents)
+      on_signal(s, sfd);
+    if (isync >= 0 && p[isync].revents)
+      on_sync(s, err);
+    if (imaster >= 0 && s->master >= 0 && p[imaster].revents)
+      pump_master(s);
+    if (iin >= 0 && s->master >= 0 && p[iin].revents)
+      pump_stdin(s);
+  }
+  return 0;
+}
+
+static int exit_status(int st)
+{
+  if (WIFEXITED(st))
+    return WEXITSTATUS(st);
+  if (WIFSIGNALED(st))
+    return 128 + WTERMSIG(st);
+  return RL_EXIT_FAILURE;
+}
+
+static int start(const struct rl_container *c, struct run_state *s, rl_error_t *err)
+{
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return rl_make_error(err, errno, "socketpair for the container's sync socket");
+  fflush(NULL);
+  pid_t pid = clone_userns(err);
+  if (pid == 0) {
+    close(sv[0]);
+    rl_child_main(c, sv[1]);
+  }
+  close(sv[1]);
+  s->sock = sv[0];
+  if (pid < 0)
+    return -1;
+  s->child = pid;
+  if (rl_idmap_apply(pid, &c->uidmap, &c->gidmap, c->deny_setgroups, err) < 0 ||
+      rl_sync_send(s->sock, RL_SYNC_MAPS_DONE, 0, err) < 0) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    return -1;
+  }
+  return 0;
+}
+
+int rl_container_run(struct rl_container *c, rl_error_t *err)
+{
+  sigset_t old;
+  cleanup_close int sfd = -1;
+  struct run_state s = {.master = -1, .sock = -1, .stdin_open = c->opts->interactive};
+  if (block_signals(&old, &sfd, err) < 0)
+    return -1;
+  /* Pid 1 is forked by the namespaced child, which exits at once: as a
+   * subreaper rless becomes pid 1's parent and collects its status. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  int r = start(c, &s, err);
+  if (r == 0)
+    r = supervise(&s, sfd, err);
+  rl_term_restore(&s.term);
+  if (s.master >= 0)
+    close(s.master);
+  if (s.sock >= 0)
+    close(s.sock);
+  if (r < 0 && s.pid1 > 0 && !s.exited)
+    kill(s.pid1, SIGKILL);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (s.child_err) {
+    rl_error_free(err);
+    *err = rl_steal_ptr(&s.child_err);
+    return -1;
+  }
+  if (r < 0)
+    return -1;
+  if (!s.exited)
+    return rl_make_error(err, 0, "the container exited before starting its command");
+  return exit_status(s.status);
+}
