@@ -30,6 +30,8 @@ struct run_state {
   int sock;
   int master; /* pty master with -t, else -1 */
   bool stdin_open;
+  char in[4096]; /* stdin bytes not yet written to the pty */
+  size_t in_len, in_off;
   struct rl_term term;
   rl_error_t child_err; /* the first error the container reported */
 };
@@ -133,10 +135,30 @@ static void pump_master(struct run_state *s)
   }
 }
 
-static void pump_stdin(struct run_state *s)
+/* Stdin goes to the pty through a buffer and non-blocking writes: a
+ * container that does not read its input must not stop its output. */
+static void read_stdin(struct run_state *s)
 {
-  if (rl_console_pump(0, s->master) <= 0 && errno != EAGAIN)
+  ssize_t r = read(0, s->in, sizeof(s->in));
+  if (r > 0) {
+    s->in_len = (size_t)r;
+    s->in_off = 0;
+  } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
     s->stdin_open = false;
+  }
+}
+
+static void write_master(struct run_state *s)
+{
+  ssize_t w = write(s->master, s->in + s->in_off, s->in_len - s->in_off);
+  if (w > 0)
+    s->in_off += (size_t)w;
+  if (s->in_off >= s->in_len)
+    s->in_len = s->in_off = 0;
+  if (w < 0 && errno != EAGAIN && errno != EINTR) {
+    s->stdin_open = false;
+    s->in_len = s->in_off = 0;
+  }
 }
 
 static bool finished(const struct run_state *s)
@@ -156,8 +178,9 @@ static int supervise(struct run_state *s, int sfd, rl_error_t *err)
     if (!s->sync_eof)
       p[isync = n++] = (struct pollfd){.fd = s->sock, .events = POLLIN};
     if (s->master >= 0)
-      p[imaster = n++] = (struct pollfd){.fd = s->master, .events = POLLIN};
-    if (s->master >= 0 && s->stdin_open)
+      p[imaster = n++] =
+          (struct pollfd){.fd = s->master, .events = (short)(POLLIN | (s->in_len ? POLLOUT : 0))};
+    if (s->master >= 0 && s->stdin_open && s->in_len == 0)
       p[iin = n++] = (struct pollfd){.fd = 0, .events = POLLIN};
     int r = poll(p, (nfds_t)n, s->exited ? 100 : -1);
     if (r < 0 && errno != EINTR)
@@ -168,10 +191,12 @@ static int supervise(struct run_state *s, int sfd, rl_error_t *err)
       on_signal(s, sfd);
     if (isync >= 0 && p[isync].revents)
       on_sync(s, err);
-    if (imaster >= 0 && s->master >= 0 && p[imaster].revents)
+    if (imaster >= 0 && (p[imaster].revents & POLLOUT))
+      write_master(s);
+    if (imaster >= 0 && (p[imaster].revents & (POLLIN | POLLHUP | POLLERR)))
       pump_master(s);
     if (iin >= 0 && s->master >= 0 && p[iin].revents)
-      pump_stdin(s);
+      read_stdin(s);
   }
   return 0;
 }
