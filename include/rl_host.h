@@ -64,9 +64,6 @@ struct rl_host_overlay {
 int rl_host_overlay_probe(const char *base, struct rl_host_overlay *o, rl_error_t *err);
 void rl_host_overlay_free(struct rl_host_overlay *o);
 
-/* Remove a tree we own, including the mode-000 dirs overlayfs leaves in its
- * work dir.  Does not follow symlinks. */
-int rl_rmtree(const char *path, rl_error_t *err);
 
 struct rl_host_fuse {
   char *path;    /* fuse-overlayfs on PATH, NULL when absent */

@@ -67,4 +67,9 @@ int rl_write_all(int fd, const void *buf, size_t len);
 /* Write a string to a file (O_WRONLY|O_CLOEXEC, no create); returns 0 or -1/errno. */
 int rl_write_file(const char *path, const char *content);
 
+/* rm -rf without following symlinks; ENOENT is success.  Needs rl_error.h. */
+struct rl_error_s;
+int rl_rmtree(const char *path, struct rl_error_s **err);
+int rl_rmtree_at(int dirfd, const char *name, struct rl_error_s **err);
+
 #endif

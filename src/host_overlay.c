@@ -10,54 +10,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#define RMTREE_MAX_DEPTH 64
-
-static int rmtree_at(int dirfd, const char *name, int depth, rl_error_t *err);
-
-static int rmtree_entries(int fd, const char *name, int depth, rl_error_t *err)
-{
-  DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return rl_make_error(err, errno, "opendir `%s`", name);
-  }
-  struct dirent *e;
-  int r = 0;
-  errno = 0;
-  while (r == 0 && (e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    r = rmtree_at(dirfd(d), e->d_name, depth + 1, err);
-  }
-  closedir(d);
-  return r;
-}
-
-static int rmtree_at(int dirfd, const char *name, int depth, rl_error_t *err)
-{
-  if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (errno != EISDIR)
-    return rl_make_error(err, errno, "remove `%s`", name);
-  if (depth > RMTREE_MAX_DEPTH)
-    return rl_make_error(err, ELOOP, "remove `%s`: tree too deep", name);
-  /* overlayfs makes its work/work dir mode 000; it is ours, so open it up to empty it. */
-  (void)fchmodat(dirfd, name, 0700, 0);
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return rl_make_error(err, errno, "open `%s`", name);
-  if (rmtree_entries(fd, name, depth, err) < 0)
-    return -1;
-  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return rl_make_error(err, errno, "rmdir `%s`", name);
-  return 0;
-}
-
-int rl_rmtree(const char *path, rl_error_t *err)
-{
-  return rmtree_at(AT_FDCWD, path, 0, err);
-}
-
 enum probe_stage {
   STAGE_OK,
   STAGE_UNSHARE,
