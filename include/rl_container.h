@@ -12,6 +12,7 @@
 #include "rl_idmap.h"
 #include "rl_mount.h"
 #include "rl_options.h"
+#include "rl_userns.h"
 
 /* Where the root filesystem comes from.  Images will add an overlay source;
  * everything after "an O_PATH fd to a mounted root" is shared. */
@@ -26,14 +27,10 @@ struct rl_container {
   char id[65];
   const struct rl_run_opts *opts;
   struct rl_rootfs_source rootfs;
-  enum rl_userns_mode userns; /* resolved: never AUTO */
-  struct rl_idmap uidmap, gidmap;
-  bool deny_setgroups;
+  struct rl_userns ns;
   uint64_t caps;
   char *init_path; /* host path of rless-init with --init */
   char *hostname;
-  uid_t host_uid;
-  gid_t host_gid;
   struct rl_mount_cfg mounts;
 };
 
@@ -47,8 +44,5 @@ int rl_container_run(struct rl_container *c, rl_error_t *err);
 
 /* Inside the new user namespace (after clone): never returns. */
 __attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int sock);
-
-/* Hint for a failed clone/unshare of namespaces: which sysctl or setting. */
-void rl_userns_hint(rl_error_t *err);
 
 #endif

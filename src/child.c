@@ -83,14 +83,14 @@ static int resolve_user(const struct rl_container *c, struct rl_user *u, rl_erro
   cleanup_free char *group = rl_read_file_at(AT_FDCWD, "/etc/group", 4 << 20, NULL);
   cleanup_free char *keep = NULL;
   const char *spec = c->opts->user;
-  if (spec == NULL && c->userns == RL_USERNS_KEEP_ID)
-    spec = keep = rl_xasprintf("%u:%u", (unsigned)c->host_uid, (unsigned)c->host_gid);
+  if (spec == NULL && c->ns.mode == RL_USERNS_KEEP_ID)
+    spec = keep = rl_xasprintf("%u:%u", (unsigned)c->ns.host_uid, (unsigned)c->ns.host_gid);
   return rl_user_resolve(spec, passwd, group, u, err);
 }
 
 static int switch_user(const struct rl_container *c, const struct rl_user *u, rl_error_t *err)
 {
-  if (!c->deny_setgroups && setgroups(u->n_groups, u->groups) < 0)
+  if (!c->ns.deny_setgroups && setgroups(u->n_groups, u->groups) < 0)
     return rl_make_error(err, errno, "set the supplementary groups of the container's user");
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return rl_make_error(err, errno, "prctl(PR_SET_KEEPCAPS)");
@@ -101,7 +101,7 @@ static int switch_user(const struct rl_container *c, const struct rl_user *u, rl
       rl_error_hint(err,
                     "that id is not mapped in the container's user namespace (%s); give "
                     "your user subordinate ids in /etc/subuid and /etc/subgid",
-                    c->userns == RL_USERNS_SINGLE ? "single-id mode maps only 0" : "see uid_map");
+                    c->ns.mode == RL_USERNS_SINGLE ? "single-id mode maps only 0" : "see uid_map");
     return -1;
   }
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
@@ -189,10 +189,6 @@ __attribute__((noreturn)) static void container_init(const struct rl_container *
 __attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int sock)
 {
   rl_error_t err = NULL;
-  struct rl_sync_msg m;
-  int r = rl_sync_recv(sock, &m, &err);
-  if (r <= 0 || m.type != RL_SYNC_MAPS_DONE)
-    _exit(RL_EXIT_FAILURE); /* the parent reports why */
   int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   if (c->opts->network == RL_NET_NONE)
     flags |= CLONE_NEWNET;

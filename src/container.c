@@ -3,12 +3,12 @@
  * container supervised until it exits (see docs/architecture.md). */
 #include "rl_caps.h"
 #include "rl_container.h"
+#include "rl_userns.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <pwd.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -58,41 +58,6 @@ static int check_volumes(struct rl_run_opts *o, rl_error_t *err)
   return 0;
 }
 
-static const char single_notice[] =
-    "rless: notice: user %s has no subordinate ids in /etc/subuid and /etc/subgid: using a "
-    "single-id map, so only root exists in the container (chown to other ids, su, and package "
-    "managers that drop privileges will fail); to fix, ask root to add ranges: usermod "
-    "--add-subuids 100000-165535 --add-subgids 100000-165535 %s\n";
-
-static int resolve_userns(struct rl_container *c, rl_error_t *err)
-{
-  struct passwd *pw = getpwuid(c->host_uid);
-  const char *name = pw ? pw->pw_name : NULL;
-  cleanup_free struct rl_idrange *ur = NULL;
-  cleanup_free struct rl_idrange *gr = NULL;
-  int nu = 0, ng = 0;
-  if (c->userns != RL_USERNS_SINGLE) {
-    if ((nu = rl_subid_ranges(false, name, c->host_uid, &ur, err)) < 0 ||
-        (ng = rl_subid_ranges(true, name, c->host_uid, &gr, err)) < 0)
-      return -1;
-  }
-  bool have = nu > 0 && ng > 0;
-  if (c->userns == RL_USERNS_AUTO) {
-    c->userns = have ? RL_USERNS_SUBIDS : RL_USERNS_SINGLE;
-    rl_debug("--userns=auto: %s", have ? "subordinate ids found, mapping them after root"
-                                       : "no subordinate ids, single-id map");
-    if (!have && rl_log_level >= RL_LOG_WARN)
-      fprintf(stderr, single_notice, name ? name : "(unknown)", name ? name : "USER");
-  }
-  if (!have)
-    nu = ng = 0;
-  if (rl_idmap_build(c->userns, c->host_uid, ur, (size_t)nu, &c->uidmap, err) < 0 ||
-      rl_idmap_build(c->userns, c->host_gid, gr, (size_t)ng, &c->gidmap, err) < 0)
-    return -1;
-  c->deny_setgroups = c->gidmap.n == 1 && c->gidmap.e[0].count == 1;
-  return 0;
-}
-
 static char *find_init(rl_error_t *err)
 {
   char exe[PATH_MAX];
@@ -118,11 +83,9 @@ int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error
   memset(c, 0, sizeof(*c));
   new_id(c->id);
   c->opts = o;
-  c->userns = o->userns;
-  c->host_uid = getuid();
-  c->host_gid = getgid();
   if (check_rootfs(c, o->rootfs, err) < 0 || check_volumes(o, err) < 0 ||
-      rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 || resolve_userns(c, err) < 0)
+      rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 ||
+      rl_userns_plan(o->userns, false, &c->ns, err) < 0)
     return -1;
   if (o->init && (c->init_path = find_init(err)) == NULL)
     return -1;
@@ -131,7 +94,7 @@ int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error
   c->mounts.n_volumes = o->n_volumes;
   c->mounts.tmpfs = &o->tmpfs;
   c->mounts.own_netns = o->network == RL_NET_NONE;
-  c->mounts.tty_gid_mapped = rl_idmap_contains(&c->gidmap, 5);
+  c->mounts.tty_gid_mapped = rl_idmap_contains(&c->ns.gidmap, 5);
   c->mounts.init_path = c->init_path;
   return 0;
 }
@@ -142,26 +105,4 @@ void rl_container_free(struct rl_container *c)
   free(c->init_path);
   free(c->hostname);
   memset(c, 0, sizeof(*c));
-}
-
-static long read_sysctl(const char *path)
-{
-  cleanup_free char *s = rl_read_file_at(AT_FDCWD, path, 64, NULL);
-  return s ? strtol(s, NULL, 10) : -1;
-}
-
-void rl_userns_hint(rl_error_t *err)
-{
-  if (read_sysctl("/proc/sys/user/max_user_namespaces") == 0)
-    rl_error_hint(err, "user namespaces are disabled: as root, `sysctl -w "
-                       "user.max_user_namespaces=15000`");
-  else if (read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0)
-    rl_error_hint(err, "unprivileged user namespaces are disabled: as root, `sysctl -w "
-                       "kernel.unprivileged_userns_clone=1`");
-  else if (read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
-    rl_error_hint(err, "AppArmor restricts unprivileged user namespaces: as root, `sysctl -w "
-                       "kernel.apparmor_restrict_unprivileged_userns=0` or add an AppArmor "
-                       "profile for rless");
-  else
-    rl_error_hint(err, "run `rless info` to see what this host allows");
 }

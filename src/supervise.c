@@ -7,13 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -50,18 +48,6 @@ static int block_signals(sigset_t *old, int *sfd, rl_error_t *err)
   if (*sfd < 0)
     return rl_make_error(err, errno, "signalfd");
   return 0;
-}
-
-static pid_t clone_userns(rl_error_t *err)
-{
-  /* The user namespace alone, fork-like: the other namespaces are created
-   * inside it, so they are owned by it. */
-  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
-  if (pid < 0) {
-    rl_make_error(err, errno, "create a user namespace (clone CLONE_NEWUSER)");
-    rl_userns_hint(err);
-  }
-  return pid;
 }
 
 static void on_tty(struct run_state *s, rl_error_t *err)
@@ -212,27 +198,14 @@ static int exit_status(int st)
 
 static int start(const struct rl_container *c, struct run_state *s, rl_error_t *err)
 {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-    return rl_make_error(err, errno, "socketpair for the container's sync socket");
-  fflush(NULL);
-  pid_t pid = clone_userns(err);
-  if (pid == 0) {
-    close(sv[0]);
-    rl_child_main(c, sv[1]);
-  }
-  close(sv[1]);
-  s->sock = sv[0];
+  int sock = -1;
+  pid_t pid = rl_userns_clone(&c->ns, &sock, err);
+  if (pid == 0)
+    rl_child_main(c, sock);
   if (pid < 0)
     return -1;
+  s->sock = sock;
   s->child = pid;
-  if (rl_idmap_apply(pid, &c->uidmap, &c->gidmap, c->deny_setgroups, err) < 0 ||
-      rl_sync_send(s->sock, RL_SYNC_MAPS_DONE, 0, err) < 0) {
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-      ;
-    return -1;
-  }
   return 0;
 }
 
