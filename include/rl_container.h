@@ -12,16 +12,8 @@
 #include "rl_idmap.h"
 #include "rl_mount.h"
 #include "rl_options.h"
+#include "rl_rootfs.h"
 #include "rl_userns.h"
-
-/* Where the root filesystem comes from.  Images will add an overlay source;
- * everything after "an O_PATH fd to a mounted root" is shared. */
-enum rl_rootfs_kind { RL_ROOTFS_DIR };
-
-struct rl_rootfs_source {
-  enum rl_rootfs_kind kind;
-  char *dir; /* RL_ROOTFS_DIR: absolute path of the tree */
-};
 
 struct rl_container {
   char id[65];

@@ -57,9 +57,6 @@ int rl_open_in_root(int rootfd, const char *path, bool create, bool dir, rl_erro
 
 int rl_mount_plan_execute(int rootfd, const struct rl_mount_plan *p, rl_error_t *err);
 
-/* Bind `dir` onto itself so it is a mount point, and return an O_PATH fd to it. */
-int rl_rootfs_bind_dir(const char *dir, rl_error_t *err);
-
 /* Make the root mount at rootfd read-only (not its submounts). */
 int rl_rootfs_make_readonly(int rootfd, rl_error_t *err);
 

@@ -13,6 +13,7 @@ enum rl_sync_type {
   RL_SYNC_PID,           /* child -> parent: host pid of the container's pid 1 */
   RL_SYNC_TTY,           /* child -> parent: the pty master follows as SCM_RIGHTS */
   RL_SYNC_ERROR,         /* child -> parent: setup failed, details attached */
+  RL_SYNC_HELPER,        /* child -> parent: pid of a helper (fuse-overlayfs) to stop at the end */
 };
 
 struct rl_sync_msg {

@@ -45,13 +45,8 @@ static int loopback_up(rl_error_t *err)
   return 0;
 }
 
-static int setup_rootfs(const struct rl_container *c, rl_error_t *err)
+static int setup_rootfs(const struct rl_container *c, int rootfd, rl_error_t *err)
 {
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-    return rl_make_error(err, errno, "make `/` private in the container's mount namespace");
-  cleanup_close int rootfd = rl_rootfs_bind_dir(c->rootfs.dir, err);
-  if (rootfd < 0)
-    return -1;
   struct rl_mount_plan plan;
   rl_mount_plan_build(&c->mounts, &plan);
   int r = rl_mount_plan_execute(rootfd, &plan, err);
@@ -124,10 +119,11 @@ static int setup_stdio(const struct rl_container *c, int sock, rl_error_t *err)
   return 0;
 }
 
-static int prepare_process(const struct rl_container *c, int sock, rl_strv_t *env, rl_error_t *err)
+static int prepare_process(const struct rl_container *c, int sock, int rootfd, rl_strv_t *env,
+                           rl_error_t *err)
 {
   struct rl_user u;
-  if (setup_rootfs(c, err) < 0)
+  if (setup_rootfs(c, rootfd, err) < 0)
     return -1;
   if (sethostname(c->hostname, strlen(c->hostname)) < 0)
     return rl_make_error(err, errno, "set the host name `%s`", c->hostname);
@@ -177,23 +173,46 @@ static int exec_command(const struct rl_container *c, rl_strv_t *env, rl_error_t
   return -1;
 }
 
-__attribute__((noreturn)) static void container_init(const struct rl_container *c, int sock)
+__attribute__((noreturn)) static void container_init(const struct rl_container *c, int sock,
+                                                     int rootfd)
 {
   rl_error_t err = NULL;
   cleanup_strv rl_strv_t env = {0};
-  if (prepare_process(c, sock, &env, &err) < 0 || exec_command(c, &env, &err) < 0)
+  if (prepare_process(c, sock, rootfd, &env, &err) < 0 || exec_command(c, &env, &err) < 0)
     fail(sock, &err);
   _exit(RL_EXIT_FAILURE);
+}
+
+/* The mount namespace comes first and the root filesystem is mounted before
+ * the pid namespace exists, so a fuse-overlayfs daemon started here stays
+ * outside the container's pid namespace (pid 1 is the workload). */
+static int open_rootfs(const struct rl_container *c, int sock, rl_error_t *err)
+{
+  if (unshare(CLONE_NEWNS) < 0) {
+    rl_make_error(err, errno, "create the container's mount namespace");
+    rl_userns_hint(err);
+    return -1;
+  }
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return rl_make_error(err, errno, "make `/` private in the container's mount namespace");
+  pid_t helper = -1;
+  int fd = rl_rootfs_open(&c->rootfs, &helper, err);
+  if (helper > 0 && rl_sync_send(sock, RL_SYNC_HELPER, helper, err) < 0)
+    return -1;
+  return fd;
 }
 
 __attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int sock)
 {
   rl_error_t err = NULL;
-  int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  int rootfd = open_rootfs(c, sock, &err);
+  if (rootfd < 0)
+    fail(sock, &err);
+  int flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   if (c->opts->network == RL_NET_NONE)
     flags |= CLONE_NEWNET;
   if (unshare(flags) < 0) {
-    rl_make_error(&err, errno, "create the container's namespaces (mount, pid, uts, ipc%s, cgroup)",
+    rl_make_error(&err, errno, "create the container's namespaces (pid, uts, ipc%s, cgroup)",
                   flags & CLONE_NEWNET ? ", net" : "");
     rl_userns_hint(&err);
     fail(sock, &err);
@@ -206,7 +225,7 @@ __attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int s
     fail(sock, &err);
   }
   if (pid == 0)
-    container_init(c, sock);
+    container_init(c, sock, rootfd);
   if (rl_sync_send(sock, RL_SYNC_PID, pid, &err) < 0)
     fail(sock, &err);
   _exit(0);

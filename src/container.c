@@ -101,7 +101,7 @@ int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error
 
 void rl_container_free(struct rl_container *c)
 {
-  free(c->rootfs.dir);
+  rl_rootfs_source_free(&c->rootfs);
   free(c->init_path);
   free(c->hostname);
   memset(c, 0, sizeof(*c));

@@ -261,20 +261,6 @@ int rl_mount_plan_execute(int rootfd, const struct rl_mount_plan *p, rl_error_t 
   return 0;
 }
 
-int rl_rootfs_bind_dir(const char *dir, rl_error_t *err)
-{
-  cleanup_close int mfd =
-      open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-  if (mfd < 0)
-    return rl_make_error(err, errno, "bind the root filesystem `%s`", dir);
-  if (move_mount(mfd, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-    return rl_make_error(err, errno, "mount the root filesystem on `%s`", dir);
-  int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return rl_make_error(err, errno, "open the root filesystem `%s`", dir);
-  return fd;
-}
-
 int rl_rootfs_make_readonly(int rootfd, rl_error_t *err)
 {
   struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};

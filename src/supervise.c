@@ -17,11 +17,13 @@
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 struct run_state {
-  pid_t child; /* the process cloned into the user namespace */
-  pid_t pid1;  /* the container's pid 1 (host pid) */
-  int status;  /* wait status of pid1, valid when exited */
+  pid_t child;  /* the process cloned into the user namespace */
+  pid_t pid1;   /* the container's pid 1 (host pid) */
+  pid_t helper; /* fuse-overlayfs serving the rootfs, or 0 */
+  int status;   /* wait status of pid1, valid when exited */
   bool exited;
   bool child_exited;
+  bool helper_exited;
   pid_t early_pid; /* reaped before its pid arrived on the sync socket */
   int early_status;
   bool sync_eof;
@@ -76,6 +78,9 @@ static void on_sync(struct run_state *s, rl_error_t *err)
       s->exited = true;
     }
     break;
+  case RL_SYNC_HELPER:
+    s->helper = m.value;
+    break;
   case RL_SYNC_TTY:
     on_tty(s, err);
     break;
@@ -102,6 +107,8 @@ static void on_signal(struct run_state *s, int sfd)
           s->exited = true;
         } else if (p == s->child) {
           s->child_exited = true;
+        } else if (p == s->helper) {
+          s->helper_exited = true;
         } else if (s->pid1 <= 0) {
           s->early_pid = p;
           s->early_status = st;
@@ -187,6 +194,17 @@ static int supervise(struct run_state *s, int sfd, rl_error_t *err)
   return 0;
 }
 
+/* The container is gone; the fuse-overlayfs daemon outlives it by design
+ * (it is outside the pid namespace) and is the last user of the mount. */
+static void stop_helper(struct run_state *s)
+{
+  if (s->helper <= 0 || s->helper_exited)
+    return;
+  kill(s->helper, SIGTERM);
+  while (waitpid(s->helper, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
 static int exit_status(int st)
 {
   if (WIFEXITED(st))
@@ -229,6 +247,7 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
     close(s.sock);
   if (r < 0 && s.pid1 > 0 && !s.exited)
     kill(s.pid1, SIGKILL);
+  stop_helper(&s);
   sigprocmask(SIG_SETMASK, &old, NULL);
   if (s.child_err) {
     rl_error_free(err);
