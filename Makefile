@@ -42,6 +42,9 @@ $(LIBA): $(LIB_OBJS)
 $(BUILD)/rless: $(BUILD)/obj/main.o $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/rless-image: $(BUILD)/obj/main_image.o $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # pid 1 inside containers: static so it runs in any rootfs, tiny so it costs nothing.
 $(BUILD)/rless-init: helpers/rless-init.c | $(BUILD)/obj
 	$(CC) -std=gnu11 $(WARN) -O2 -static -D_GNU_SOURCE -o $@ $<
@@ -69,6 +72,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(BUILD)/rless $(DESTDIR)$(BINDIR)/rless
 	install -m 0755 $(BUILD)/rless-init $(DESTDIR)$(LIBEXECDIR)/rless-init
+	install -m 0755 $(BUILD)/rless-image $(DESTDIR)$(LIBEXECDIR)/rless-image
 
 format:
 	clang-format -i src/*.c include/*.h helpers/*.c tests/unit/*.c

@@ -1,15 +1,38 @@
 /* Subcommands.  Each parses its own options (argv[0] is the subcommand name)
- * and returns the process exit code (>= 0), or a negative value with *err set. */
+ * and returns the process exit code (>= 0), or a negative value with *err set.
+ *
+ * Two binaries share this: `rless` (run, info, images...) links no network
+ * or archive library, and `rless-image` (pull, login, logout) does; rless
+ * hands those commands to rless-image with exec. */
 #ifndef RL_CLI_H
 #define RL_CLI_H
+
+#include <stddef.h>
 
 #include "rl_error.h"
 
 struct rl_global {
-  const char *root; /* --root DIR: data dir override, NULL for the default */
+  const char *root;           /* --root DIR: data dir override, NULL for the default */
+  const char *storage_driver; /* --storage-driver overlay|fuse-overlayfs, NULL for the default */
 };
+
+typedef int (*rl_cmd_fn)(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+
+struct rl_command {
+  const char *name;
+  rl_cmd_fn fn; /* NULL: handled by rless-image */
+  const char *help;
+};
+
+/* Parse global options, dispatch to `cmds`; returns the exit code. */
+int rl_cli_main(int argc, char **argv, const struct rl_command *cmds, size_t n);
+
+/* Path of a helper program installed with rless (beside the running binary,
+ * then $(LIBEXECDIR)); NULL with *err when absent. */
+char *rl_find_helper(const char *name, rl_error_t *err);
 
 int rl_cmd_run(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_info(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_pull(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 
 #endif

@@ -2,12 +2,12 @@
  * user namespace created alone, its id maps written from outside, then the
  * container supervised until it exits (see docs/architecture.md). */
 #include "rl_caps.h"
+#include "rl_cli.h"
 #include "rl_container.h"
 #include "rl_userns.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/random.h>
@@ -58,26 +58,6 @@ static int check_volumes(struct rl_run_opts *o, rl_error_t *err)
   return 0;
 }
 
-static char *find_init(rl_error_t *err)
-{
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  cleanup_free char *beside = NULL;
-  if (n > 0) {
-    exe[n] = '\0';
-    beside = rl_xasprintf("%s/rless-init", dirname(exe));
-    if (access(beside, X_OK) == 0)
-      return rl_steal_ptr(&beside);
-  }
-  const char *installed = RL_LIBEXECDIR "/rless-init";
-  if (access(installed, X_OK) == 0)
-    return rl_xstrdup(installed);
-  rl_make_error(err, ENOENT, "--init: helper `rless-init` not found at `%s` nor `%s`",
-                beside ? beside : "(unknown)", installed);
-  rl_error_hint(err, "build it with `make` or install rless with `make install`");
-  return NULL;
-}
-
 int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error_t *err)
 {
   memset(c, 0, sizeof(*c));
@@ -87,7 +67,7 @@ int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error
       rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 ||
       rl_userns_plan(o->userns, false, &c->ns, err) < 0)
     return -1;
-  if (o->init && (c->init_path = find_init(err)) == NULL)
+  if (o->init && (c->init_path = rl_find_helper("rless-init", err)) == NULL)
     return -1;
   c->hostname = o->hostname ? rl_xstrdup(o->hostname) : rl_xstrndup(c->id, 12);
   c->mounts.volumes = o->volumes;
