@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 
 #include "rl_error.h"
@@ -17,8 +18,11 @@ int rl_fd_recv(int sock, int *fd, rl_error_t *err);
 
 /* Container side, after /dev/pts (newinstance) and /dev/ptmx exist and after
  * pivot_root: open a pty pair, send the master over `sock`, make the slave the
- * controlling terminal of a new session and stdin/stdout/stderr. */
-int rl_console_setup_child(int sock, rl_error_t *err);
+ * controlling terminal of a new session and stdin/stdout/stderr.  `ws` (the
+ * host terminal's size read before clone, or NULL) is set on the pty before the
+ * master leaves, so the command never sees a 0x0 terminal however the parent
+ * is scheduled. */
+int rl_console_setup_child(int sock, const struct winsize *ws, rl_error_t *err);
 
 /* Host side terminal state, restored on every exit path by the caller. */
 struct rl_term {
@@ -29,6 +33,9 @@ struct rl_term {
 /* Put `fd` (a tty) in raw mode, remembering the old mode. No-op if not a tty. */
 int rl_term_raw(struct rl_term *t, int fd, rl_error_t *err);
 void rl_term_restore(struct rl_term *t);
+
+/* Read the window size of the host terminal (stdin, else stdout); false if neither is a tty. */
+bool rl_console_get_winsize(struct winsize *ws);
 
 /* Copy the window size of `from` (host tty) to `master`.  Errors ignored: no tty, no size. */
 void rl_console_copy_winsize(int from, int master);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include "rl_error.h"
@@ -24,6 +25,8 @@ struct rl_container {
   char *init_path; /* host path of rless-init with --init */
   char *hostname;
   struct rl_mount_cfg mounts;
+  bool has_winsize; /* -t and the host has a terminal: its size at start */
+  struct winsize winsize;
 };
 
 /* Fill c from the options: resolve ids, caps, paths; everything that can be

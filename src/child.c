@@ -109,7 +109,7 @@ static int setup_stdio(const struct rl_container *c, int sock, rl_error_t *err)
   if (c->opts->tty) {
     if (rl_sync_send(sock, RL_SYNC_TTY, 0, err) < 0)
       return -1;
-    return rl_console_setup_child(sock, err);
+    return rl_console_setup_child(sock, c->has_winsize ? &c->winsize : NULL, err);
   }
   if (c->opts->interactive)
     return 0;

@@ -154,7 +154,7 @@ static int adopt_slave(int slave, rl_error_t *err)
   return 0;
 }
 
-int rl_console_setup_child(int sock, rl_error_t *err)
+int rl_console_setup_child(int sock, const struct winsize *ws, rl_error_t *err)
 {
   cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
@@ -164,6 +164,8 @@ int rl_console_setup_child(int sock, rl_error_t *err)
   cleanup_close int slave = open_slave(master, err);
   if (slave < 0)
     return -1;
+  if (ws && ioctl(slave, TIOCSWINSZ, ws) < 0)
+    return rl_make_error(err, errno, "ioctl TIOCSWINSZ `%s`", "pty slave");
 
   if (rl_fd_send(sock, master, err) < 0)
     return rl_error_wrap(err, "send the terminal to rless");
@@ -219,6 +221,14 @@ void rl_term_restore(struct rl_term *t)
   set_termios(t->fd, &t->orig);
   t->saved = false;
   errno = saved_errno;
+}
+
+bool rl_console_get_winsize(struct winsize *ws)
+{
+  int saved_errno = errno;
+  bool ok = ioctl(0, TIOCGWINSZ, ws) == 0 || ioctl(1, TIOCGWINSZ, ws) == 0;
+  errno = saved_errno;
+  return ok;
 }
 
 void rl_console_copy_winsize(int from, int master)

@@ -142,10 +142,11 @@ int rl_idmap_build(enum rl_userns_mode mode, unsigned long host_id, const struct
 
 char *rl_idmap_format(const struct rl_idmap *m)
 {
-  size_t cap = m->n * 36 + 1, len = 0;
+  /* Three 20-digit numbers, two spaces and a newline: 63 bytes per line at most. */
+  size_t cap = m->n * 64 + 1, len = 0;
   char *s = rl_xmalloc(cap);
   s[0] = '\0';
-  for (size_t i = 0; i < m->n; i++)
+  for (size_t i = 0; i < m->n && len < cap; i++)
     len += (size_t)snprintf(s + len, cap - len, "%lu %lu %lu\n", m->e[i].inside, m->e[i].outside,
                             m->e[i].count);
   return s;

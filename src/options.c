@@ -187,7 +187,7 @@ static int bad_option(int c, char **argv, rl_error_t *err)
   const char *word = argv[optind - 1];
   if (c == ':')
     rl_make_error(err, 0, "option `%s` of `rless run` needs a value", word);
-  else if (optopt && optopt < 256)
+  else if (optopt && optopt < 256 && strncmp(word, "--", 2) != 0)
     rl_make_error(err, 0, "unknown option `-%c` for `rless run`", optopt);
   else
     rl_make_error(err, 0, "unknown option `%s` for `rless run`", word);

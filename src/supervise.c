@@ -237,6 +237,8 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
   /* Pid 1 is forked by the namespaced child, which exits at once: as a
    * subreaper rless becomes pid 1's parent and collects its status. */
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  if (c->opts->tty)
+    c->has_winsize = rl_console_get_winsize(&c->winsize);
   int r = start(c, &s, err);
   if (r == 0)
     r = supervise(&s, sfd, err);

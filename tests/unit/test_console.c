@@ -310,10 +310,12 @@ static void test_setup_child(void **state)
   if (pid == 0) {
     rl_error_t err = NULL;
     close(sv[0]);
-    if (rl_console_setup_child(sv[1], &err) < 0)
+    struct winsize want = {.ws_row = 33, .ws_col = 101}, got;
+    if (rl_console_setup_child(sv[1], &want, &err) < 0)
       _exit(2);
     int ok = isatty(0) && isatty(1) && isatty(2) && tcgetsid(0) == getpid() &&
-             !(fcntl(1, F_GETFD) & FD_CLOEXEC);
+             !(fcntl(1, F_GETFD) & FD_CLOEXEC) && ioctl(0, TIOCGWINSZ, &got) == 0 &&
+             got.ws_row == 33 && got.ws_col == 101;
     if (write(1, ok ? "ok" : "no", 2) != 2)
       _exit(3);
     _exit(ok ? 0 : 1);
