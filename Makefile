@@ -27,7 +27,7 @@ LIBA     := $(BUILD)/librless.a
 UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-all: $(BUILD)/rless $(BUILD)/rless-init
+all: $(BUILD)/rless $(BUILD)/rless-image $(BUILD)/rless-init
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<

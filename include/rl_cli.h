@@ -34,5 +34,18 @@ char *rl_find_helper(const char *name, rl_error_t *err);
 int rl_cmd_run(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_info(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_pull(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_images.c (rless): the local image index */
+int rl_cmd_images(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_rmi(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_tag(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* `rless image ls|rm|tag|inspect|prune` */
+int rl_cmd_image(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_archive.c (rless-image): archives in and out of the store */
+int rl_cmd_save(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_load(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_import(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_login.c (rless-image): registry credentials */
+int rl_cmd_login(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_logout(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 
 #endif

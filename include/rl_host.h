@@ -64,7 +64,6 @@ struct rl_host_overlay {
 int rl_host_overlay_probe(const char *base, struct rl_host_overlay *o, rl_error_t *err);
 void rl_host_overlay_free(struct rl_host_overlay *o);
 
-
 struct rl_host_fuse {
   char *path;    /* fuse-overlayfs on PATH, NULL when absent */
   bool dev_fuse; /* /dev/fuse exists and opens read-write */

@@ -1,6 +1,20 @@
 /* OCI distribution API v2 client on libcurl: anonymous, basic and bearer
  * auth, manifest negotiation, parallel blob downloads verified by sha256
- * while they stream, retries with resume. */
+ * while they stream, retries with resume.
+ *
+ * Requests go to https://HOST/v2/ (http:// when insecure; TLS is always
+ * verified).  Every request starts anonymous; the first 401's
+ * WWW-Authenticate decides: Bearer fetches a token from the realm for
+ * repository:NAME:pull (with auth.json credentials when there are any) and
+ * reuses it for the session; Basic sends the credentials with every request.
+ * A later 401 renews the token once for that request.  A 401 that survives
+ * this is "authentication to REGISTRY failed: check `rless login REGISTRY`"
+ * (or a "needs a login" error when there were no credentials).
+ *
+ * Not thread-safe: a session is used by one thread.  rl_registry_open calls
+ * curl_global_init and rl_registry_close curl_global_cleanup every time:
+ * libcurl counts them, so there is no global state of ours, and rless has no
+ * threads that could race libcurl's own initialisation. */
 #ifndef RL_REGISTRY_H
 #define RL_REGISTRY_H
 
@@ -26,8 +40,11 @@ int rl_registry_open(const struct rl_registry_opts *o, const char *repository,
 void rl_registry_close(struct rl_registry *r);
 
 /* GET the manifest `ref` (tag or digest) accepting OCI index/manifest and
- * docker schema2 list/manifest.  *digest is "sha256:" of the body; when ref is
- * a digest, a body that does not match it is an error. */
+ * docker schema2 list/manifest; bodies over 4 MiB are refused.  *digest is
+ * "sha256:" of the body; when ref is a digest, a body that does not match it
+ * is an error naming both digests.  *media_type is the Content-Type without
+ * parameters, NULL when the registry sent none.  Free *body, *media_type and
+ * *digest. */
 int rl_registry_manifest(struct rl_registry *r, const char *ref, char **body, size_t *len,
                          char **media_type, char **digest, rl_error_t *err);
 
@@ -39,13 +56,36 @@ struct rl_blob_req {
   long long size;     /* from the manifest; -1 when unknown */
   rl_blob_sink_fn sink;
   void *ctx;
-  const char *label; /* for progress output, e.g. the short digest */
+  const char *label; /* for progress output: a digest's hex (shown shortened, "blob 3f4c1a2b…")
+                       or a word shown as is ("config"); NULL: the digest */
 };
 
-/* Fetch all blobs, several at once.  Each sink sees each byte exactly once
- * even across retries (a retry resumes with a Range request).  A blob whose
- * size or sha256 does not match is an error naming the digest. */
+/* Fetch all blobs, up to 4 at once, following redirects (blob storage).
+ * Each sink sees each byte exactly once even across retries: a transfer cut
+ * off midway (connection reset, 5xx, 408/429, stalled below 1 KiB/s for 30 s)
+ * is retried up to 3 times, resuming with `Range: bytes=N-` (a server that
+ * answers 200 instead of 206 has its first N bytes skipped).  A blob whose
+ * size or sha256 does not match is an error naming the digest; nothing is
+ * retried once a sink failed.  On error, sinks may have received part of a
+ * blob: the caller discards what they wrote.  Progress goes to stderr as
+ * o->progress says (AUTO: bars on a terminal, else one line per blob start
+ * and end). */
 int rl_registry_fetch_blobs(struct rl_registry *r, struct rl_blob_req *reqs, size_t n,
                             rl_error_t *err);
+
+/* A WWW-Authenticate challenge (RFC 7235): the value may hold several
+ * challenges separated by commas, each a scheme followed by name=value
+ * parameters (token or quoted-string with backslash escapes) or a token68. */
+enum rl_auth_scheme { RL_AUTH_BASIC = 1, RL_AUTH_BEARER };
+struct rl_auth_challenge {
+  enum rl_auth_scheme scheme;
+  char *realm, *service, *scope, *error; /* NULL when absent */
+};
+
+/* Parse a WWW-Authenticate value and pick the first Bearer challenge, else
+ * the first Basic one; an error when the value is malformed or offers
+ * neither.  Free with rl_auth_challenge_free. */
+int rl_www_auth_parse(const char *value, struct rl_auth_challenge *out, rl_error_t *err);
+void rl_auth_challenge_free(struct rl_auth_challenge *c);
 
 #endif

@@ -7,6 +7,11 @@ int rl_log_level = RL_LOG_WARN;
 
 static const struct rl_command commands[] = {
     {"pull", rl_cmd_pull, "pull an image from a registry"},
+    {"save", rl_cmd_save, "write images to an archive (OCI layout or docker-archive)"},
+    {"load", rl_cmd_load, "read images from an archive"},
+    {"import", rl_cmd_import, "make a one-layer image from a root filesystem tarball"},
+    {"login", rl_cmd_login, "store credentials for a registry"},
+    {"logout", rl_cmd_logout, "remove stored credentials for a registry"},
 };
 
 int main(int argc, char **argv)
