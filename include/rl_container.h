@@ -25,7 +25,16 @@ struct rl_container {
   char *init_path; /* host path of rless-init with --init */
   char *hostname;
   struct rl_mount_cfg mounts;
-  bool has_winsize; /* -t and the host has a terminal: its size at start */
+  /* What runs, after the image config and the options are merged (an
+   * image's values first, the options' over them). */
+  rl_strv_t argv;
+  rl_strv_t image_env; /* the image's Env, before -e and --env-file */
+  char *workdir;       /* NULL: "/" */
+  char *user;          /* NULL: root, or the caller with keep-id */
+  char *stop_signal;   /* the image's StopSignal, NULL for SIGTERM */
+  char *image_id;      /* config digest of the image, NULL with --rootfs */
+  char *state_dir;     /* <data>/containers/<id> for an image, else NULL */
+  bool has_winsize;    /* -t and the host has a terminal: its size at start */
   struct winsize winsize;
 };
 

@@ -11,6 +11,7 @@
 #include "rl_util.h"
 
 enum rl_network_mode { RL_NET_NONE, RL_NET_HOST };
+enum rl_pull_policy { RL_PULL_MISSING, RL_PULL_ALWAYS, RL_PULL_NEVER };
 
 struct rl_volume {
   char *src;
@@ -20,7 +21,12 @@ struct rl_volume {
 
 struct rl_run_opts {
   bool interactive, tty, rm, read_only, init;
-  char *rootfs;
+  char *rootfs;     /* --rootfs DIR, or NULL with an image */
+  char *image;      /* the IMAGE argument when there is no --rootfs */
+  char *entrypoint; /* --entrypoint: NULL keeps the image's, "" clears it */
+  char *platform;
+  enum rl_pull_policy pull;
+  const char *root, *storage_driver; /* global --root and --storage-driver (not owned) */
   char *hostname;
   char *workdir;
   char *user;    /* -u as given: "uid[:gid]" or "name[:group]" */
@@ -31,7 +37,7 @@ struct rl_run_opts {
   rl_strv_t cap_add, cap_drop;
   enum rl_userns_mode userns;
   enum rl_network_mode network;
-  rl_strv_t argv; /* the command */
+  rl_strv_t argv; /* the command; may be empty with an image (its Cmd then) */
 };
 
 /* argv[0] is "run".  Returns 0 or -1 with *err (exit code 125). */

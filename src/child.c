@@ -68,6 +68,8 @@ static void build_env(const struct rl_container *c, const struct rl_user *u, rl_
   if (c->opts->tty)
     rl_strv_push(env, "TERM=xterm");
   rl_strv_push(env, home);
+  for (size_t i = 0; i < c->image_env.n; i++)
+    rl_env_set(env, c->image_env.v[i]);
   for (size_t i = 0; i < c->opts->env.n; i++)
     rl_env_set(env, c->opts->env.v[i]);
 }
@@ -77,7 +79,7 @@ static int resolve_user(const struct rl_container *c, struct rl_user *u, rl_erro
   cleanup_free char *passwd = rl_read_file_at(AT_FDCWD, "/etc/passwd", 4 << 20, NULL);
   cleanup_free char *group = rl_read_file_at(AT_FDCWD, "/etc/group", 4 << 20, NULL);
   cleanup_free char *keep = NULL;
-  const char *spec = c->opts->user;
+  const char *spec = c->user;
   if (spec == NULL && c->ns.mode == RL_USERNS_KEEP_ID)
     spec = keep = rl_xasprintf("%u:%u", (unsigned)c->ns.host_uid, (unsigned)c->ns.host_gid);
   return rl_user_resolve(spec, passwd, group, u, err);
@@ -130,8 +132,8 @@ static int prepare_process(const struct rl_container *c, int sock, int rootfd, r
   if (resolve_user(c, &u, err) < 0)
     return -1;
   build_env(c, &u, env);
-  const char *wd = c->opts->workdir ? c->opts->workdir : "/";
-  if (c->opts->workdir && rl_mkdir_p(wd, 0755, err) < 0)
+  const char *wd = c->workdir ? c->workdir : "/";
+  if (c->workdir && rl_mkdir_p(wd, 0755, err) < 0)
     goto out;
   if (setup_stdio(c, sock, err) < 0 || rl_caps_drop_bounding(c->caps, err) < 0 ||
       switch_user(c, &u, err) < 0)
@@ -150,8 +152,8 @@ static int exec_command(const struct rl_container *c, rl_strv_t *env, rl_error_t
     rl_strv_push(&argv, RL_INIT_TARGET);
     rl_strv_push(&argv, "--");
   }
-  for (size_t i = 0; i < c->opts->argv.n; i++)
-    rl_strv_push(&argv, c->opts->argv.v[i]);
+  for (size_t i = 0; i < c->argv.n; i++)
+    rl_strv_push(&argv, c->argv.v[i]);
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return rl_make_error(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");

@@ -4,6 +4,7 @@
 #include "rl_caps.h"
 #include "rl_cli.h"
 #include "rl_container.h"
+#include "rl_image_run.h"
 #include "rl_userns.h"
 
 #include <errno.h>
@@ -58,14 +59,29 @@ static int check_volumes(struct rl_run_opts *o, rl_error_t *err)
   return 0;
 }
 
+/* --rootfs DIR: the command and settings are the options' alone. */
+static int prepare_dir(struct rl_container *c, const struct rl_run_opts *o, rl_error_t *err)
+{
+  if (check_rootfs(c, o->rootfs, err) < 0)
+    return -1;
+  for (size_t i = 0; i < o->argv.n; i++)
+    rl_strv_push(&c->argv, o->argv.v[i]);
+  c->workdir = o->workdir ? rl_xstrdup(o->workdir) : NULL;
+  c->user = o->user ? rl_xstrdup(o->user) : NULL;
+  return 0;
+}
+
 int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error_t *err)
 {
   memset(c, 0, sizeof(*c));
   new_id(c->id);
   c->opts = o;
-  if (check_rootfs(c, o->rootfs, err) < 0 || check_volumes(o, err) < 0 ||
-      rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 ||
+  /* The id map comes first: an image is pulled and its container dir made
+   * with it. */
+  if (check_volumes(o, err) < 0 || rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 ||
       rl_userns_plan(o->userns, false, &c->ns, err) < 0)
+    return -1;
+  if ((o->rootfs ? prepare_dir(c, o, err) : rl_image_prepare(c, err)) < 0)
     return -1;
   if (o->init && (c->init_path = rl_find_helper("rless-init", err)) == NULL)
     return -1;
@@ -82,6 +98,13 @@ int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error
 void rl_container_free(struct rl_container *c)
 {
   rl_rootfs_source_free(&c->rootfs);
+  rl_strv_free(&c->argv);
+  rl_strv_free(&c->image_env);
+  free(c->workdir);
+  free(c->user);
+  free(c->stop_signal);
+  free(c->image_id);
+  free(c->state_dir);
   free(c->init_path);
   free(c->hostname);
   memset(c, 0, sizeof(*c));

@@ -14,6 +14,9 @@ enum {
   OPT_USERNS,
   OPT_RM,
   OPT_ROOTFS,
+  OPT_ENTRYPOINT,
+  OPT_PULL,
+  OPT_PLATFORM,
   OPT_HELP,
 };
 
@@ -36,14 +39,19 @@ static const struct option run_options[] = {
     {"userns", required_argument, NULL, OPT_USERNS},
     {"rm", no_argument, NULL, OPT_RM},
     {"rootfs", required_argument, NULL, OPT_ROOTFS},
+    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+    {"pull", required_argument, NULL, OPT_PULL},
+    {"platform", required_argument, NULL, OPT_PLATFORM},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
 
 static const char run_usage[] =
-    "Usage: rless run [OPTIONS] --rootfs DIR COMMAND [ARG...]\n"
+    "Usage: rless run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+    "       rless run [OPTIONS] --rootfs DIR COMMAND [ARG...]\n"
     "\n"
-    "Run COMMAND in a new rootless container whose root filesystem is DIR.\n"
+    "Run COMMAND in a new rootless container made from IMAGE (pulled when missing)\n"
+    "or whose root filesystem is the directory DIR.\n"
     "\n"
     "  -i, --interactive        keep stdin open\n"
     "  -t, --tty                allocate a terminal inside the container\n"
@@ -62,7 +70,10 @@ static const char run_usage[] =
     "      --cap-drop CAP       drop a capability (or ALL)\n"
     "      --userns MODE        auto (default), keep-id or single\n"
     "      --rm                 remove the container when it exits\n"
-    "      --rootfs DIR         use DIR as the root filesystem\n";
+    "      --rootfs DIR         use DIR as the root filesystem instead of an image\n"
+    "      --entrypoint CMD     run CMD instead of the image's entrypoint (\"\" clears it)\n"
+    "      --pull POLICY        missing (default), always or never\n"
+    "      --platform OS/ARCH   platform to pull for a multi-platform image\n";
 
 static int set_choice(const char *opt, const char *val, const char *const *names, int *out,
                       rl_error_t *err)
@@ -120,6 +131,7 @@ static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t 
 {
   static const char *const userns_names[] = {"auto", "", "keep-id", "single", NULL};
   static const char *const net_names[] = {"none", "host", NULL};
+  static const char *const pull_names[] = {"missing", "always", "never", NULL};
   int choice = 0;
 
   switch (c) {
@@ -178,6 +190,17 @@ static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t 
   case OPT_ROOTFS:
     set_str(&o->rootfs, arg);
     return 0;
+  case OPT_ENTRYPOINT:
+    set_str(&o->entrypoint, arg);
+    return 0;
+  case OPT_PULL:
+    if (set_choice("pull", arg, pull_names, &choice, err) < 0)
+      return -1;
+    o->pull = (enum rl_pull_policy)choice;
+    return 0;
+  case OPT_PLATFORM:
+    set_str(&o->platform, arg);
+    return 0;
   }
   return rl_make_error(err, 0, "internal error: unhandled option %d", c);
 }
@@ -211,12 +234,14 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *
       return -1;
   }
   if (o->rootfs == NULL) {
-    rl_make_error(err, 0, "`rless run` needs a root filesystem: --rootfs DIR");
-    return rl_error_hint(err, "images are not supported yet; build a directory tree and pass it "
-                              "with --rootfs");
-  }
-  if (optind >= argc)
+    if (optind >= argc) {
+      rl_make_error(err, 0, "`rless run` needs an image or a root filesystem (--rootfs DIR)");
+      return rl_error_hint(err, "e.g. `rless run --rm -it alpine sh`; see `rless run --help`");
+    }
+    o->image = rl_xstrdup(argv[optind++]);
+  } else if (optind >= argc) {
     return rl_make_error(err, 0, "`rless run` needs a command to run after --rootfs DIR");
+  }
   for (int i = optind; i < argc; i++)
     rl_strv_push(&o->argv, argv[i]);
   return 0;
@@ -225,6 +250,9 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *
 void rl_run_opts_free(struct rl_run_opts *o)
 {
   free(o->rootfs);
+  free(o->image);
+  free(o->entrypoint);
+  free(o->platform);
   free(o->hostname);
   free(o->workdir);
   free(o->user);

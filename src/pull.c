@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -68,9 +69,9 @@ static void warn_stats(const char *digest, const struct rl_unpack_stats *st)
             "their owners",
             digest, st->overflow_ids, st->overflow_example ? st->overflow_example : "?");
   if (st->devices_skipped)
-    rl_notice("layer %.19s: skipped %zu device nodes or fifos (not allowed without privileges), "
-              "e.g. `%s`",
-              digest, st->devices_skipped, st->device_example ? st->device_example : "?");
+    rl_warn("layer %.19s: skipped %zu device nodes or fifos (not allowed without privileges), "
+            "e.g. `%s`",
+            digest, st->devices_skipped, st->device_example ? st->device_example : "?");
 }
 
 __attribute__((noreturn)) static void unpacker_main(const struct pull_ctx *c, struct layer_job *j,
@@ -117,6 +118,7 @@ static int start_job(const struct pull_ctx *c, struct layer_job *jobs, size_t k,
     return rl_make_error(err, errno, "pipe for layer %s", j->desc->digest);
   j->unpacker = fork();
   if (j->unpacker == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     /* Hold no other layer's write end, or that layer would never see EOF. */
     for (size_t i = 0; i <= k; i++) {
       close_fd(&jobs[i].blobfd);

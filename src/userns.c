@@ -5,6 +5,7 @@
 #include "rl_util.h"
 
 #include <errno.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <sched.h>
@@ -116,11 +117,16 @@ int rl_userns_call(const struct rl_userns *u, int (*fn)(void *arg, rl_error_t *e
                    rl_error_t *err)
 {
   int sock = -1;
+  pid_t parent = getpid();
   pid_t pid = rl_userns_clone(u, &sock, err);
   if (pid < 0)
     return -1;
   if (pid == 0) {
     rl_error_t child_err = NULL;
+    /* A helper (unpacking a pull, removing files) must not outlive a
+     * killed rless and go on writing into the store. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+      _exit(RL_EXIT_FAILURE);
     if (fn(arg, &child_err) < 0) {
       rl_sync_send_error(sock, child_err);
       _exit(RL_EXIT_FAILURE);

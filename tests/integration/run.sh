@@ -44,7 +44,7 @@ root_main() {
 	missing=$(rl_testuser_missing_tools)
 	[[ -z $missing ]] || whole_suite_skip "as root, needs $missing to run the tests as a test user"
 	bin=$(readlink -f "${RLESS:-$top/build/rless}")
-	for f in "$bin" "${bin%/*}/rless-init"; do
+	for f in "$bin" "${bin%/*}/rless-init" "${bin%/*}/rless-image"; do
 		[[ -x $f ]] || whole_suite_skip "$f not built (run make)"
 	done
 	rl_testusers_setup || { echo "not ok 1 setting up test users"; exit 1; }
@@ -56,26 +56,43 @@ root_main() {
 	mkdir -p "$stage/build" "$stage/work1" "$stage/work2"
 	cp "$bin" "$stage/build/rless"
 	cp "${bin%/*}/rless-init" "$stage/build/rless-init"
+	cp "${bin%/*}/rless-image" "$stage/build/rless-image"
 	cp -R "$top/tests" "$stage/tests"
 	chmod -R a+rX "$stage/build" "$stage/tests"
 	chown "$RLESSTEST_USER:" "$stage/work1"
 	chown "$RLESSTEST_USER2:" "$stage/work2"
 	chmod 0700 "$stage/work1" "$stage/work2"
 
-	for f in "$stage"/tests/integration/t_*.sh; do
-		[[ ${f##*/} == t_single.sh ]] || files+=("$f")
-	done
+	# Files named on the command line (by name or path) narrow the run; t_single.sh runs as
+	# the user without subordinate ids only when named or when no file is named.
+	local want_single=true
+	if [[ $# -gt 0 ]]; then
+		want_single=false
+		for f in "$@"; do
+			f=${f##*/}
+			[[ -f $stage/tests/integration/$f ]] || { echo "not ok 0 $f: no such test file"; exit 1; }
+			if [[ $f == t_single.sh ]]; then want_single=true; else files+=("$stage/tests/integration/$f"); fi
+		done
+	else
+		for f in "$stage"/tests/integration/t_*.sh; do
+			[[ ${f##*/} == t_single.sh ]] || files+=("$f")
+		done
+	fi
 	mapfile -t env1 < <(rl_testuser_env "$RLESSTEST_USER")
 	mapfile -t env2 < <(rl_testuser_env "$RLESSTEST_USER2")
 
 	cd "$stage" || exit 1
-	echo "# running as $RLESSTEST_USER (subordinate ids: $RLESSTEST_RANGES)"
-	runuser -u "$RLESSTEST_USER" -- env -i "${env1[@]}" RLESS_TEST_WORKDIR="$stage/work1" \
-		RLESS_TEST_EXPECT_RANGES="$RLESSTEST_RANGES" \
-		bash "$stage/tests/integration/run.sh" "${files[@]}" || rc=$?
-	echo "# running as $RLESSTEST_USER2 (no subordinate ids)"
-	runuser -u "$RLESSTEST_USER2" -- env -i "${env2[@]}" RLESS_TEST_WORKDIR="$stage/work2" \
-		bash "$stage/tests/integration/run.sh" "$stage/tests/integration/t_single.sh" || rc2=$?
+	if [[ ${#files[@]} -gt 0 ]]; then
+		echo "# running as $RLESSTEST_USER (subordinate ids: $RLESSTEST_RANGES)"
+		runuser -u "$RLESSTEST_USER" -- env -i "${env1[@]}" RLESS_TEST_WORKDIR="$stage/work1" \
+			RLESS_TEST_EXPECT_RANGES="$RLESSTEST_RANGES" \
+			bash "$stage/tests/integration/run.sh" "${files[@]}" || rc=$?
+	fi
+	if $want_single; then
+		echo "# running as $RLESSTEST_USER2 (no subordinate ids)"
+		runuser -u "$RLESSTEST_USER2" -- env -i "${env2[@]}" RLESS_TEST_WORKDIR="$stage/work2" \
+			bash "$stage/tests/integration/run.sh" "$stage/tests/integration/t_single.sh" || rc2=$?
+	fi
 	cd / || true
 	if [[ $rc -ne 0 || $rc2 -ne 0 ]]; then
 		echo "# integration tests FAILED"

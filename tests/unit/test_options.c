@@ -354,8 +354,6 @@ static void test_long_flag_with_value(void **state)
 
 static void test_missing_value(void **state)
 {
-  char *a1[] = {"run", "sh", "--rootfs"}; /* never reached: sh ends the options */
-  expect_parse_error(ARGC(a1), a1, "needs a root filesystem");
   char *a2[] = {"run", "--rootfs"};
   expect_parse_error(ARGC(a2), a2, "option `--rootfs` of `rless run` needs a value");
   char *a3[] = {"run", "--rootfs", "/r", "-e"};
@@ -391,12 +389,41 @@ static void test_bad_volumes(void **state)
 
 static void test_missing_rootfs_and_command(void **state)
 {
-  char *a1[] = {"run", "sh"};
-  expect_parse_error(ARGC(a1), a1, "needs a root filesystem: --rootfs DIR");
   char *a2[] = {"run", "--rootfs", "/r"};
   expect_parse_error(ARGC(a2), a2, "needs a command to run");
   char *a3[] = {"run"};
-  expect_parse_error(ARGC(a3), a3, "--rootfs");
+  expect_parse_error(ARGC(a3), a3, "needs an image or a root filesystem (--rootfs DIR)");
+  char *a4[] = {"run", "--rm", "-t"};
+  expect_parse_error(ARGC(a4), a4, "needs an image");
+}
+
+/* Without --rootfs the first operand is the image; what follows is the
+ * command, options included, and may be empty (the image's Cmd runs). */
+static void test_image_operand(void **state)
+{
+  struct rl_run_opts o;
+  cleanup_error rl_error_t err = NULL;
+  char *a1[] = {"run", "--rm", "alpine"};
+  assert_int_equal(rl_run_opts_parse(ARGC(a1), a1, &o, &err), 0);
+  assert_string_equal(o.image, "alpine");
+  assert_null(o.rootfs);
+  assert_int_equal(o.argv.n, 0);
+  assert_int_equal(o.pull, RL_PULL_MISSING);
+  rl_run_opts_free(&o);
+
+  char *a2[] = {"run", "--entrypoint", "",        "--pull=never", "127.0.0.1:5000/x/y:1",
+                "sh",  "-c",           "--rootfs"};
+  assert_int_equal(rl_run_opts_parse(ARGC(a2), a2, &o, &err), 0);
+  assert_string_equal(o.image, "127.0.0.1:5000/x/y:1");
+  assert_string_equal(o.entrypoint, "");
+  assert_int_equal(o.pull, RL_PULL_NEVER);
+  assert_int_equal(o.argv.n, 3);
+  assert_string_equal(o.argv.v[2], "--rootfs");
+  assert_null(o.rootfs);
+  rl_run_opts_free(&o);
+
+  char *a3[] = {"run", "--pull", "sometimes", "alpine"};
+  expect_parse_error(ARGC(a3), a3, "invalid value `sometimes` for --pull");
 }
 
 static void test_parse_twice(void **state)
@@ -515,6 +542,7 @@ int main(void)
       cmocka_unit_test(test_bad_values),
       cmocka_unit_test(test_bad_volumes),
       cmocka_unit_test(test_missing_rootfs_and_command),
+      cmocka_unit_test(test_image_operand),
       cmocka_unit_test(test_parse_twice),
       cmocka_unit_test(test_volume_parse),
       cmocka_unit_test(test_help),

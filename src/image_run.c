@@ -1,0 +1,328 @@
+/* `rless run IMAGE`: the image becomes an overlay root filesystem source.
+ * rless itself links no registry code: a missing image is pulled by running
+ * rless-image, whose stdout carries the image id back. */
+#include "rl_cli.h"
+#include "rl_image_run.h"
+#include "rl_imageref.h"
+#include "rl_images.h"
+#include "rl_paths.h"
+#include "rl_storage.h"
+#include "rl_store.h"
+#include "rl_userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+
+const char *rl_network_fs_name(long f_type)
+{
+  static const struct {
+    unsigned long magic;
+    const char *name;
+  } fs[] = {
+      {0x6969, "NFS"},        {0xFF534D42, "CIFS"},       {0xFE534D42, "SMB2"},
+      {0x0BD00BD0, "Lustre"}, {0x47504653, "GPFS"},       {0x19830326, "BeeGFS"},
+      {0x5346414F, "AFS"},    {0x6B414653, "AFS (kAFS)"}, {0x517B, "SMB"},
+  };
+  for (size_t i = 0; i < RL_ARRAY_SIZE(fs); i++)
+    if ((unsigned long)(unsigned int)f_type == fs[i].magic)
+      return fs[i].name;
+  return NULL;
+}
+
+static void strv_from_json(json_t *arr, rl_strv_t *out)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v)
+  {
+    if (json_is_string(v))
+      rl_strv_push(out, json_string_value(v));
+  }
+}
+
+int rl_image_argv(json_t *config, const char *entrypoint, const rl_strv_t *args, rl_strv_t *out,
+                  rl_error_t *err)
+{
+  if (entrypoint == NULL)
+    strv_from_json(json_object_get(config, "Entrypoint"), out);
+  else if (*entrypoint)
+    rl_strv_push(out, entrypoint);
+  if (args->n > 0) {
+    for (size_t i = 0; i < args->n; i++)
+      rl_strv_push(out, args->v[i]);
+  } else if (entrypoint == NULL) {
+    strv_from_json(json_object_get(config, "Cmd"), out);
+  }
+  if (out->n == 0) {
+    rl_make_error(err, 0, "no command to run: the image has neither Entrypoint nor Cmd");
+    return rl_error_hint(err, "give one after the image name: rless run IMAGE COMMAND");
+  }
+  return 0;
+}
+
+static const char *log_level_name(void)
+{
+  static const char *const names[] = {"error", "warning", "info", "debug"};
+  return rl_log_level >= 0 && rl_log_level <= RL_LOG_DEBUG ? names[rl_log_level] : "warning";
+}
+
+__attribute__((noreturn)) static void exec_pull(const char *helper, const struct rl_run_opts *o,
+                                                int out)
+{
+  rl_strv_t argv = {0};
+  rl_strv_push(&argv, "rless-image");
+  rl_strv_push(&argv, "--log-level");
+  rl_strv_push(&argv, log_level_name());
+  if (o->root) {
+    rl_strv_push(&argv, "--root");
+    rl_strv_push(&argv, o->root);
+  }
+  if (o->storage_driver) {
+    rl_strv_push(&argv, "--storage-driver");
+    rl_strv_push(&argv, o->storage_driver);
+  }
+  rl_strv_push(&argv, "pull");
+  if (o->platform) {
+    rl_strv_push(&argv, "--platform");
+    rl_strv_push(&argv, o->platform);
+  }
+  rl_strv_push(&argv, "--");
+  rl_strv_push(&argv, o->image);
+  if (dup2(out, 1) < 0)
+    _exit(RL_EXIT_FAILURE);
+  execv(helper, argv.v);
+  fprintf(stderr, "rless: exec `%s`: %s\n", helper, strerror(errno));
+  _exit(RL_EXIT_FAILURE);
+}
+
+/* Pull o->image with rless-image; its progress and errors go to our stderr. */
+static int pull_image(const struct rl_run_opts *o, char **id, rl_error_t *err)
+{
+  cleanup_free char *helper = rl_find_helper("rless-image", err);
+  int p[2];
+  if (helper == NULL)
+    return -1;
+  if (pipe2(p, O_CLOEXEC) < 0)
+    return rl_make_error(err, errno, "pipe");
+  pid_t pid = fork();
+  if (pid == 0)
+    exec_pull(helper, o, p[1]);
+  close(p[1]);
+  char buf[128] = {0};
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof(buf) - 1 && (n = read(p[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
+    if (n < 0 && errno != EINTR)
+      break;
+    len += n > 0 ? (size_t)n : 0;
+  }
+  close(p[0]);
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (pid < 0)
+    return rl_make_error(err, errno, "fork to pull `%s`", o->image);
+  buf[strcspn(buf, "\n")] = '\0';
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !rl_digest_valid(buf))
+    return rl_make_error(err, 0, "could not pull image `%s` (the error above says why)", o->image);
+  *id = rl_xstrdup(buf);
+  return 0;
+}
+
+/* By name, id or id prefix; then by every name the reference resolves to
+ * (`alpine` → docker.io/library/alpine:latest), as pull would name it. */
+static struct rl_image_rec *find_local(struct rl_image_index *ix, const char *name, rl_error_t *err)
+{
+  struct rl_image_rec *rec = rl_images_find(ix, name, err);
+  if (rec || *err)
+    return rec;
+  struct rl_registries_conf conf = {0};
+  struct rl_imageref *cands = NULL;
+  size_t n = 0;
+  if (rl_registries_conf_load(NULL, &conf, err) == 0 &&
+      rl_imageref_resolve(name, &conf, &cands, &n, err) == 0) {
+    for (size_t i = 0; i < n && rec == NULL && *err == NULL; i++) {
+      cleanup_free char *full = rl_imageref_string(&cands[i]);
+      rec = full ? rl_images_find(ix, full, err) : NULL;
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    rl_imageref_free(&cands[i]);
+  free(cands);
+  rl_registries_conf_free(&conf);
+  return rec;
+}
+
+static bool layers_present(const struct rl_store *s, const struct rl_storage *st,
+                           const struct rl_image_rec *rec)
+{
+  for (size_t i = 0; i < rec->layers.n; i++)
+    if (!rl_store_has_layer(s, st->layer_format, rec->layers.v[i]))
+      return false;
+  return true;
+}
+
+/* The image record, pulling per --pull; *out points into ix. */
+static int lookup(const struct rl_store *s, const struct rl_storage *st,
+                  const struct rl_run_opts *o, struct rl_image_index *ix, struct rl_image_rec **out,
+                  rl_error_t *err)
+{
+  struct rl_image_rec *rec = NULL;
+  if (rl_images_load(s, ix, err) < 0)
+    return -1;
+  if (o->pull != RL_PULL_ALWAYS && (rec = find_local(ix, o->image, err)) == NULL && *err)
+    return -1;
+  if (rec && layers_present(s, st, rec)) {
+    *out = rec;
+    return 0;
+  }
+  if (o->pull == RL_PULL_NEVER) {
+    rl_make_error(err, 0, "image `%s` is not in the store%s", o->image,
+                  rec ? " for this storage driver" : "");
+    return rl_error_hint(err, "pull it first (`rless pull %s`) or drop --pull=never", o->image);
+  }
+  if (rec == NULL && o->pull == RL_PULL_MISSING)
+    fprintf(stderr, "Unable to find image '%s' locally\n", o->image);
+  cleanup_free char *id = NULL;
+  if (pull_image(o, &id, err) < 0)
+    return -1;
+  rl_images_free(ix);
+  if (rl_images_load(s, ix, err) < 0)
+    return -1;
+  if ((*out = rl_images_find(ix, id, err)) == NULL && *err == NULL)
+    return rl_make_error(err, 0, "image %s was pulled but is not in the index", id);
+  return *out ? 0 : -1;
+}
+
+static int check_upper_fs(const char *dir, rl_error_t *err)
+{
+  struct statfs sfs;
+  if (statfs(dir, &sfs) < 0)
+    return rl_make_error(err, errno, "statfs `%s`", dir);
+  const char *net = rl_network_fs_name(sfs.f_type);
+  if (net == NULL)
+    return 0;
+  rl_make_error(err, 0, "the store `%s` is on %s, which cannot hold a container's upper layer", dir,
+                net);
+  return rl_error_hint(err, "keep the store on a local disk: `rless --root /var/tmp/$USER/rless "
+                            "...`, or set \"root\" in ~/.config/rless/config.json");
+}
+
+static json_t *container_record(const struct rl_container *c, const struct rl_image_rec *rec)
+{
+  char created[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+  json_t *layers = json_array(), *cmd = json_array();
+  for (size_t i = 0; i < rec->layers.n; i++)
+    json_array_append_new(layers, json_string(rec->layers.v[i]));
+  for (size_t i = 0; i < c->argv.n; i++)
+    json_array_append_new(cmd, json_string(c->argv.v[i]));
+  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:b}", "id", c->id, "name", "", "image",
+                   rec->id, "image_name", c->opts->image, "layers", layers, "command", cmd,
+                   "created", created, "auto_remove", c->opts->rm);
+}
+
+/* containers/<id>/{upper,work,merged} and container.json, written by
+ * temp + rename so a reader never sees half a record. */
+static int make_state_dir(struct rl_container *c, const struct rl_store *s,
+                          const struct rl_image_rec *rec, rl_error_t *err)
+{
+  static const char *const sub[] = {"upper", "work", "merged"};
+  cleanup_free char *parent = rl_xasprintf("%s/containers", s->root);
+  if (check_upper_fs(parent, err) < 0)
+    return -1;
+  c->state_dir = rl_xasprintf("%s/%s", parent, c->id);
+  if (mkdir(c->state_dir, 0700) < 0)
+    return rl_make_error(err, errno, "create the container dir `%s`", c->state_dir);
+  for (size_t i = 0; i < RL_ARRAY_SIZE(sub); i++) {
+    cleanup_free char *d = rl_xasprintf("%s/%s", c->state_dir, sub[i]);
+    if (mkdir(d, 0755) < 0)
+      return rl_make_error(err, errno, "create `%s`", d);
+  }
+  json_t *j = container_record(c, rec);
+  cleanup_free char *tmp = rl_xasprintf("%s/.container.json.tmp", c->state_dir);
+  cleanup_free char *path = rl_xasprintf("%s/container.json", c->state_dir);
+  int r = json_dump_file(j, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+  json_decref(j);
+  if (r < 0)
+    return rl_make_error(err, errno, "write the container record `%s`", path);
+  return 0;
+}
+
+static void set_rootfs(struct rl_container *c, const struct rl_store *s,
+                       const struct rl_storage *st, const struct rl_image_rec *rec)
+{
+  c->rootfs.kind = st->rootfs_kind;
+  for (size_t i = rec->layers.n; i-- > 0;)
+    rl_strv_push_owned(&c->rootfs.lowers,
+                       rl_store_layer_path(s, st->layer_format, rec->layers.v[i]));
+  c->rootfs.upper = rl_xasprintf("%s/upper", c->state_dir);
+  c->rootfs.work = rl_xasprintf("%s/work", c->state_dir);
+  c->rootfs.merged = rl_xasprintf("%s/merged", c->state_dir);
+}
+
+static char *config_str(json_t *config, const char *key)
+{
+  const char *v = json_string_value(json_object_get(config, key));
+  return v && *v ? rl_xstrdup(v) : NULL;
+}
+
+static int apply_config(struct rl_container *c, const struct rl_image_rec *rec, rl_error_t *err)
+{
+  const struct rl_run_opts *o = c->opts;
+  if (rl_image_argv(rec->config, o->entrypoint, &o->argv, &c->argv, err) < 0)
+    return -1;
+  strv_from_json(json_object_get(rec->config, "Env"), &c->image_env);
+  c->workdir = o->workdir ? rl_xstrdup(o->workdir) : config_str(rec->config, "WorkingDir");
+  c->user = o->user ? rl_xstrdup(o->user) : config_str(rec->config, "User");
+  c->stop_signal = config_str(rec->config, "StopSignal");
+  c->image_id = rl_xstrdup(rec->id);
+  return 0;
+}
+
+int rl_image_prepare(struct rl_container *c, rl_error_t *err)
+{
+  const struct rl_run_opts *o = c->opts;
+  struct rl_storage st;
+  struct rl_store s = {.rootfd = -1};
+  struct rl_image_index ix = {0};
+  struct rl_image_rec *rec = NULL;
+  cleanup_free char *root = NULL;
+  int r = rl_storage_select(o->storage_driver, &st, err);
+  if (r == 0 && ((root = rl_data_dir(o->root, err)) == NULL || rl_store_open(root, true, &s, err)))
+    r = -1;
+  if (r == 0)
+    r = lookup(&s, &st, o, &ix, &rec, err);
+  if (r == 0)
+    r = apply_config(c, rec, err);
+  if (r == 0)
+    r = make_state_dir(c, &s, rec, err);
+  if (r == 0)
+    set_rootfs(c, &s, &st, rec);
+  rl_images_free(&ix);
+  rl_store_close(&s);
+  return r;
+}
+
+static int remove_in_userns(void *arg, rl_error_t *err)
+{
+  return rl_rmtree((const char *)arg, err);
+}
+
+void rl_image_cleanup(struct rl_container *c)
+{
+  if (c->state_dir == NULL || c->opts == NULL || !c->opts->rm)
+    return;
+  rl_error_t err = NULL;
+  if (rl_userns_call(&c->ns, remove_in_userns, c->state_dir, &err) < 0) {
+    rl_warn("remove the container dir `%s`: %s", c->state_dir, err->msg);
+    rl_error_free(&err);
+  }
+}
