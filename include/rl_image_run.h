@@ -25,8 +25,4 @@ int rl_image_prepare(struct rl_container *c, rl_error_t *err);
  * files belong to subordinate ids, so inside the user namespace). */
 void rl_image_cleanup(struct rl_container *c);
 
-/* statfs magic of the network filesystems that cannot host overlay upper
- * dirs (NFS, CIFS/SMB, Lustre, GPFS, BeeGFS, AFS); NULL for others. */
-const char *rl_network_fs_name(long f_type);
-
 #endif

@@ -10,7 +10,8 @@
  * missing.  *why (may be NULL) says which and why, for debug output. */
 char *rl_runtime_dir(char **why, rl_error_t *err);
 
-/* --root DIR, else $XDG_DATA_HOME/rless, else ~/.local/share/rless.  Not created. */
+/* --root DIR, else "root" in ${XDG_CONFIG_HOME:-~/.config}/rless/config.json, else
+ * $XDG_DATA_HOME/rless, else ~/.local/share/rless.  Not created. */
 char *rl_data_dir(const char *root_override, rl_error_t *err);
 
 /* mkdir -p with mode for the components created. */

@@ -2,6 +2,7 @@
  * rless itself links no registry code: a missing image is pulled by running
  * rless-image, whose stdout carries the image id back. */
 #include "rl_cli.h"
+#include "rl_host.h"
 #include "rl_image_run.h"
 #include "rl_imageref.h"
 #include "rl_images.h"
@@ -17,22 +18,6 @@
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
-
-const char *rl_network_fs_name(long f_type)
-{
-  static const struct {
-    unsigned long magic;
-    const char *name;
-  } fs[] = {
-      {0x6969, "NFS"},        {0xFF534D42, "CIFS"},       {0xFE534D42, "SMB2"},
-      {0x0BD00BD0, "Lustre"}, {0x47504653, "GPFS"},       {0x19830326, "BeeGFS"},
-      {0x5346414F, "AFS"},    {0x6B414653, "AFS (kAFS)"}, {0x517B, "SMB"},
-  };
-  for (size_t i = 0; i < RL_ARRAY_SIZE(fs); i++)
-    if ((unsigned long)(unsigned int)f_type == fs[i].magic)
-      return fs[i].name;
-  return NULL;
-}
 
 static void strv_from_json(json_t *arr, rl_strv_t *out)
 {
@@ -204,8 +189,9 @@ static int check_upper_fs(const char *dir, rl_error_t *err)
   struct statfs sfs;
   if (statfs(dir, &sfs) < 0)
     return rl_make_error(err, errno, "statfs `%s`", dir);
-  const char *net = rl_network_fs_name(sfs.f_type);
-  if (net == NULL)
+  bool bad;
+  const char *net = rl_fs_type_name((unsigned long)sfs.f_type, &bad);
+  if (!bad)
     return 0;
   rl_make_error(err, 0, "the store `%s` is on %s, which cannot hold a container's upper layer", dir,
                 net);
@@ -295,8 +281,9 @@ int rl_image_prepare(struct rl_container *c, rl_error_t *err)
   struct rl_image_index ix = {0};
   struct rl_image_rec *rec = NULL;
   cleanup_free char *root = NULL;
-  int r = rl_storage_select(o->storage_driver, &st, err);
-  if (r == 0 && ((root = rl_data_dir(o->root, err)) == NULL || rl_store_open(root, true, &s, err)))
+  int r = 0;
+  if ((root = rl_data_dir(o->root, err)) == NULL || rl_store_open(root, true, &s, err) < 0 ||
+      rl_storage_for_store(o->storage_driver, &s, &st, err) < 0)
     r = -1;
   if (r == 0)
     r = lookup(&s, &st, o, &ix, &rec, err);

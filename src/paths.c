@@ -2,6 +2,7 @@
 #include "rl_util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <string.h>
@@ -82,18 +83,48 @@ char *rl_runtime_dir(char **why, rl_error_t *err)
   return dir;
 }
 
+/* "root" of ${XDG_CONFIG_HOME:-HOME/.config}/rless/config.json: where a
+ * user whose home is on NFS keeps the store once and for all.  1 with
+ * *out, 0 when unset or no file, -1 for a bad file. */
+static int config_root(const char *home, char **out, rl_error_t *err)
+{
+  const char *xdg = getenv("XDG_CONFIG_HOME");
+  cleanup_free char *path = xdg && *xdg == '/' ? rl_xasprintf("%s/rless/config.json", xdg)
+                            : home             ? rl_xasprintf("%s/.config/rless/config.json", home)
+                                               : NULL;
+  json_error_t je;
+  if (path == NULL || access(path, F_OK) < 0)
+    return 0;
+  json_t *j = json_load_file(path, 0, &je);
+  if (j == NULL)
+    return rl_make_error(err, 0, "read the config `%s`: %s (line %d, column %d)", path, je.text,
+                         je.line, je.column);
+  json_t *root = json_object_get(j, "root");
+  int r = 0;
+  if (root && (!json_is_string(root) || json_string_value(root)[0] != '/'))
+    r = rl_make_error(err, 0, "config `%s`: \"root\" must be an absolute path", path);
+  else if (root && (r = 1))
+    *out = rl_xstrdup(json_string_value(root));
+  json_decref(j);
+  return r;
+}
+
 char *rl_data_dir(const char *root_override, rl_error_t *err)
 {
   if (root_override)
     return rl_xstrdup(root_override);
-  const char *xdg = getenv("XDG_DATA_HOME");
-  if (xdg && *xdg == '/')
-    return rl_xasprintf("%s/rless", xdg);
   const char *home = getenv("HOME");
   if (home == NULL || *home != '/') {
     struct passwd *pw = getpwuid(geteuid());
     home = pw ? pw->pw_dir : NULL;
   }
+  char *configured = NULL;
+  int c = config_root(home, &configured, err);
+  if (c != 0)
+    return c > 0 ? configured : NULL;
+  const char *xdg = getenv("XDG_DATA_HOME");
+  if (xdg && *xdg == '/')
+    return rl_xasprintf("%s/rless", xdg);
   if (home == NULL) {
     rl_make_error(err, 0, "cannot find a data dir: HOME is unset and uid %u has no passwd entry",
                   (unsigned)geteuid());
