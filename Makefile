@@ -61,13 +61,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBA) | $(BUILD)/tests
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-check: all unit
+# check and demo install what they need first (apt-get; sudo when not root; a no-op when
+# everything is there), so they pass on a fresh Debian 12 machine.
+check: deps
+	$(MAKE) all unit
 	bash tests/integration/run.sh
 
 deps:
 	bash contrib/install-deps.sh
 
-demo: all
+demo: deps
+	$(MAKE) all
 	bash contrib/demo.sh
 
 bench: all

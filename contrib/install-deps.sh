@@ -16,6 +16,8 @@ PACKAGES=(
 	uidmap fuse-overlayfs
 	# integration tests: busybox rootfs, script(1), ipcmk, ps, ip, time, JSON check
 	busybox-static bsdutils util-linux procps iproute2 tmux python3 passwd coreutils
+	# image tests: local registries (plain, htpasswd, token server), images built and pushed here
+	docker-registry skopeo apache2-utils openssl mmdebstrap zstd curl
 	# benchmarks
 	hyperfine bubblewrap time
 )

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static char *vfmt(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vfmt(const char *fmt, va_list ap)
 {
   char *r = NULL;
   if (vasprintf(&r, fmt, ap) < 0)

@@ -246,16 +246,16 @@ static int get_manifest(const struct pull_ctx *c, struct rl_registry *reg,
     return rl_store_blob_write(c->s, *digest, body, len, err);
   cleanup_free char *os = NULL, *arch = NULL, *variant = NULL;
   const char *hos, *harch, *hvar;
-  rl_platform_host(&hos, &harch, &hvar);
+  rl_platform_host(&hos, &harch, &hvar); /* select prefers the host's variant by itself */
   if (c->o->platform && rl_platform_parse(c->o->platform, &os, &arch, &variant, err) < 0)
     return -1;
   const struct rl_descriptor *pick = NULL;
-  if (rl_manifest_select(m, os ? os : hos, arch ? arch : harch, os ? variant : hvar, &pick, err) <
-      0)
+  if (rl_manifest_select(m, os ? os : hos, arch ? arch : harch, variant, &pick, err) < 0)
     return -1;
   struct rl_imageref by_digest = *ref;
   by_digest.digest = pick->digest;
   struct rl_manifest index = *m;
+  *m = (struct rl_manifest){0}; /* index owns the pointers now */
   free(*digest);
   *digest = NULL;
   int r = get_manifest(c, reg, &by_digest, m, digest, err);
@@ -263,6 +263,24 @@ static int get_manifest(const struct pull_ctx *c, struct rl_registry *reg,
   if (r == 0 && m->kind != RL_MANIFEST_IMAGE)
     return rl_make_error(err, 0, "manifest %s: an index inside an index", pick->digest);
   return r;
+}
+
+/* The config must parse and describe as many layers as the manifest lists:
+ * a mismatch is a broken or tampered image, not something to run. */
+static int check_config(const char *name, const struct rl_manifest *m, const struct mem_sink *cfg,
+                        rl_error_t *err)
+{
+  struct rl_image_config ic = {0};
+  if (rl_image_config_parse(cfg->data, cfg->len, &ic, err) < 0)
+    return rl_error_wrap(err, "image %s", name);
+  size_t n = 0;
+  while (ic.diff_ids && ic.diff_ids[n])
+    n++;
+  rl_image_config_free(&ic);
+  if (n != m->n_layers)
+    return rl_make_error(err, 0, "image %s: its config lists %zu layers, its manifest %zu", name, n,
+                         m->n_layers);
+  return 0;
 }
 
 static int record_image(const struct pull_ctx *c, const char *name, const char *manifest_digest,
@@ -314,6 +332,8 @@ static int pull_ref(const struct pull_ctx *c, const struct rl_imageref *ref, con
                         name, m.layers[i].digest, m.layers[i].media_type);
   if (r == 0)
     r = fetch_small(reg, &m.config, &cfg, err);
+  if (r == 0)
+    r = check_config(name, &m, &cfg, err);
   if (r == 0)
     r = rl_store_blob_write(c->s, m.config.digest, cfg.data, cfg.len, err);
   if (r == 0)
