@@ -22,6 +22,10 @@ int rl_imageref_parse(const char *s, struct rl_imageref *out, rl_error_t *err);
 void rl_imageref_free(struct rl_imageref *r);
 /* "registry/repository[:tag][@digest]" (registry omitted when NULL). */
 char *rl_imageref_string(const struct rl_imageref *r);
+/* A registry name alone (`rless login`, the config's hosts): host[:port] by
+ * the same rules as a reference's registry; index.docker.io is folded to
+ * docker.io.  *out is the canonical name (free it). */
+int rl_imageref_parse_registry(const char *s, char **out, rl_error_t *err);
 
 struct rl_registry_conf {
   char *prefix;   /* "127.0.0.1:5000" or "docker.io" (a registry host[:port]) */

@@ -35,6 +35,8 @@ struct rl_registry_opts {
 
 struct rl_registry;
 
+/* repository may be NULL for a session that only pings: its tokens are asked
+ * without a scope, as `docker login` does, and it fetches nothing. */
 int rl_registry_open(const struct rl_registry_opts *o, const char *repository,
                      struct rl_registry **out, rl_error_t *err);
 void rl_registry_close(struct rl_registry *r);
@@ -47,6 +49,13 @@ void rl_registry_close(struct rl_registry *r);
  * *digest. */
 int rl_registry_manifest(struct rl_registry *r, const char *ref, char **body, size_t *len,
                          char **media_type, char **digest, rl_error_t *err);
+
+/* GET /v2/, the API's version check, with the session's credentials and one
+ * round of authentication (what `docker login` does): 0 when the registry
+ * answers 200; 1 when the registry or its token realm refuses the credentials
+ * (401 or 403), *err untouched; -1 on any other failure (unreachable, TLS, 5xx
+ * after the retries, not a registry). */
+int rl_registry_ping(struct rl_registry *r, rl_error_t *err);
 
 /* Receives the blob's bytes in order; returns 0, or -1 to abort (with its own error). */
 typedef int (*rl_blob_sink_fn)(void *ctx, const void *data, size_t len, rl_error_t *err);

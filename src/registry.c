@@ -290,6 +290,9 @@ static bool valid_tag(const char *s)
 
 static int check_ref(struct rl_registry *r, const char *ref, rl_error_t *err)
 {
+  if (r->repository == NULL)
+    return rl_make_error(err, 0, "manifest `%s` from %s: the session has no repository", ref,
+                         r->registry);
   if (strchr(ref, ':') == NULL) {
     if (!valid_tag(ref))
       return rl_make_error(err, 0, "manifest `%s` of %s: not a valid tag", ref, r->repository);
@@ -347,6 +350,31 @@ int rl_registry_manifest(struct rl_registry *r, const char *ref, char **body, si
   return ret;
 }
 
+int rl_registry_ping(struct rl_registry *r, rl_error_t *err)
+{
+  struct reg_resp resp = {.max = 1 << 16};
+  rl_error_t perr = NULL;
+  r->refused = false;
+  int ret = session_get(r, r->base, NULL, "API check", &resp, &perr);
+  if (ret < 0 && r->refused) {
+    rl_debug("%s: %s", r->registry, perr->msg);
+    rl_error_free(&perr);
+    ret = 1;
+  } else if (ret < 0) {
+    if (err && *err == NULL)
+      *err = rl_steal_ptr(&perr);
+    rl_error_free(&perr);
+  } else if (resp.status == 401 || resp.status == 403) {
+    ret = 1;
+  } else if (resp.status != 200) {
+    cleanup_free char *st = reg_status_text(resp.status, resp.body, resp.len);
+    ret = rl_make_error(err, 0, "%s does not answer like an OCI registry: GET %s gave %s",
+                        r->registry, r->base, st);
+  }
+  reg_resp_free(&resp);
+  return ret;
+}
+
 static bool valid_registry(const char *s)
 {
   size_t n = strlen(s);
@@ -369,9 +397,9 @@ int rl_registry_open(const struct rl_registry_opts *o, const char *repository,
   if (o->registry == NULL || !valid_registry(o->registry))
     return rl_make_error(err, 0, "registry `%s`: not a valid host[:port]",
                          o->registry ? o->registry : "");
-  if (repository == NULL || !valid_repository(repository))
-    return rl_make_error(err, 0, "repository `%s` on %s: not a valid repository name",
-                         repository ? repository : "", o->registry);
+  if (repository != NULL && !valid_repository(repository))
+    return rl_make_error(err, 0, "repository `%s` on %s: not a valid repository name", repository,
+                         o->registry);
   CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT);
   if (c != CURLE_OK)
     return rl_make_error(err, 0, "initialise libcurl: %s", curl_easy_strerror(c));
@@ -379,7 +407,7 @@ int rl_registry_open(const struct rl_registry_opts *o, const char *repository,
   const char *host = strcmp(o->registry, "docker.io") == 0 ? "registry-1.docker.io" : o->registry;
   r->registry = rl_xstrdup(o->registry);
   r->base = rl_xasprintf("%s://%s/v2/", o->insecure ? "http" : "https", host);
-  r->repository = rl_xstrdup(repository);
+  r->repository = repository ? rl_xstrdup(repository) : NULL;
   r->auth_file = o->auth_file ? rl_xstrdup(o->auth_file) : NULL;
   r->insecure = o->insecure;
   r->progress = reg_progress_resolve(o->progress);
@@ -392,7 +420,7 @@ int rl_registry_open(const struct rl_registry_opts *o, const char *repository,
   curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-  rl_debug("registry %s: %s%s", r->registry, r->base, r->repository);
+  rl_debug("registry %s: %s%s", r->registry, r->base, r->repository ? r->repository : "");
   *out = r;
   return 0;
 }

@@ -203,6 +203,7 @@ static int load_creds(struct rl_registry *r, rl_error_t *err)
 
 int reg_auth_error(struct rl_registry *r, const char *what, rl_error_t *err)
 {
+  r->refused = true;
   if (r->user)
     return rl_make_error(err, 0, "%s: authentication to %s failed: check `rless login %s`", what,
                          r->registry, r->registry);
@@ -223,23 +224,30 @@ static char *escaped(CURL *h, const char *s)
   return r;
 }
 
+static void add_param(CURL *h, char **query, const char *name, const char *value)
+{
+  cleanup_free char *e = escaped(h, value);
+  char *q = rl_xasprintf("%s%s%s=%s", *query ? *query : "", *query ? "&" : "", name, e);
+  free(*query);
+  *query = q;
+}
+
 /* realm?service=S&scope=repository:NAME:pull, plus the challenge's own scope
- * when it asks for something else (as docker's clients do). */
+ * when it asks for something else (as docker's clients do).  A session
+ * without a repository asks for no scope of its own (a login check). */
 static char *token_url(struct rl_registry *r, const struct rl_auth_challenge *c)
 {
-  cleanup_free char *own = rl_xasprintf("repository:%s:pull", r->repository);
-  cleanup_free char *esc_own = escaped(r->easy, own);
-  cleanup_free char *service = NULL, *extra = NULL;
-  if (c->service && *c->service) {
-    cleanup_free char *e = escaped(r->easy, c->service);
-    service = rl_xasprintf("service=%s&", e);
-  }
-  if (c->scope && *c->scope && strcmp(c->scope, own) != 0) {
-    cleanup_free char *e = escaped(r->easy, c->scope);
-    extra = rl_xasprintf("&scope=%s", e);
-  }
-  return rl_xasprintf("%s%c%sscope=%s%s", c->realm, strchr(c->realm, '?') ? '&' : '?',
-                      service ? service : "", esc_own, extra ? extra : "");
+  cleanup_free char *own = r->repository ? rl_xasprintf("repository:%s:pull", r->repository) : NULL;
+  cleanup_free char *query = NULL;
+  if (c->service && *c->service)
+    add_param(r->easy, &query, "service", c->service);
+  if (own)
+    add_param(r->easy, &query, "scope", own);
+  if (c->scope && *c->scope && (own == NULL || strcmp(c->scope, own) != 0))
+    add_param(r->easy, &query, "scope", c->scope);
+  if (query == NULL)
+    return rl_xstrdup(c->realm);
+  return rl_xasprintf("%s%c%s", c->realm, strchr(c->realm, '?') ? '&' : '?', query);
 }
 
 static int take_token(struct rl_registry *r, const struct reg_resp *resp, const char *realm,
@@ -271,7 +279,8 @@ static int fetch_token(struct rl_registry *r, const struct rl_auth_challenge *c,
     return rl_make_error(err, 0, "%s sent a token realm `%s` that is not an https:// URL",
                          r->registry, c->realm);
   cleanup_free char *url = token_url(r, c);
-  cleanup_free char *what = rl_xasprintf("token for %s", r->repository);
+  cleanup_free char *what =
+      rl_xasprintf("token for %s", r->repository ? r->repository : r->registry);
   struct reg_resp resp = {.max = TOKEN_RESPONSE_MAX};
   int ret = reg_perform(r, url, NULL, REG_AUTH_REALM, what, &resp, err);
   if (ret == 0 && (resp.status == 401 || resp.status == 403))
@@ -301,7 +310,8 @@ int reg_authenticate(struct rl_registry *r, const char *www_auth, rl_error_t *er
   if (ret == 0 && c.scheme == RL_AUTH_BEARER) {
     ret = fetch_token(r, &c, err);
   } else if (ret == 0) {
-    cleanup_free char *what = rl_xasprintf("repository %s", r->repository);
+    cleanup_free char *what = r->repository ? rl_xasprintf("repository %s", r->repository)
+                                            : rl_xasprintf("registry %s", r->registry);
     /* Basic already sent and refused, or nothing to send. */
     if (r->basic || r->user == NULL)
       ret = reg_auth_error(r, what, err);

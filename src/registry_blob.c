@@ -307,6 +307,8 @@ int rl_registry_fetch_blobs(struct rl_registry *r, struct rl_blob_req *reqs, siz
 {
   if (n == 0)
     return 0;
+  if (r->repository == NULL)
+    return rl_make_error(err, 0, "blobs from %s: the session has no repository", r->registry);
   struct fetch f = {.r = r, .n = n, .x = rl_xcalloc(n, sizeof(struct xfer))};
   reg_progress_init(&f.prog, r->progress, reqs, n);
   f.m = curl_multi_init();

@@ -19,7 +19,7 @@
 struct rl_registry {
   char *registry;   /* as the reference names it: messages and credentials */
   char *base;       /* "https://host/v2/" (docker.io: registry-1.docker.io) */
-  char *repository; /* "library/busybox" */
+  char *repository; /* "library/busybox"; NULL in a session that only pings */
   char *auth_file;  /* NULL: rl_auth.h's search */
   bool insecure;
   enum rl_progress progress; /* resolved: never AUTO */
@@ -30,6 +30,7 @@ struct rl_registry {
   char *user, *pass; /* from auth.json; NULL when there are none */
   bool basic;        /* the registry wants Basic: send the credentials with every request */
   char *token;       /* Bearer token for this repository */
+  bool refused;      /* reg_auth_error ran: the credentials (or their absence) were refused */
 };
 
 /* Response headers the client cares about; reset at every status line so a

@@ -39,6 +39,31 @@ whole_suite_skip() {
 # ---------------------------------------------------------------------------------------------
 # root: set up users, stage a readable copy, run the suite as them.
 
+# start_registries STAGE: the local registries and test images (tests/registry/fixtures.sh),
+# exported as RLESS_REG* for the suite; images are cached in build/test-images between runs.
+# Without them the image tests skip (a failure under CI=true).
+start_registries() {
+	local dir=$1/registries
+	[[ -x $top/tests/registry/fixtures.sh || -f $top/tests/registry/fixtures.sh ]] || return 0
+	mkdir -p "$top/build/test-images"
+	echo "# starting the test registries and building the test images"
+	if ! RLESS_IMAGE_CACHE=$top/build/test-images bash "$top/tests/registry/fixtures.sh" up "$dir" \
+		>"$1/registries.log" 2>&1; then
+		echo "# the test registries did not start; image tests will skip:"
+		tail -n 30 "$1/registries.log" | sed 's/^/#   /'
+		return 0
+	fi
+	set -a
+	# shellcheck disable=SC1091
+	source "$dir/env"
+	set +a
+}
+
+stop_registries() {
+	[[ -d $1/registries ]] || return 0
+	bash "$top/tests/registry/fixtures.sh" down "$1/registries" >/dev/null 2>&1 || true
+}
+
 root_main() {
 	local missing stage rc=0 rc2=0 env1 env2 files=() f bin
 	missing=$(rl_testuser_missing_tools)
@@ -51,7 +76,7 @@ root_main() {
 
 	stage=$(mktemp -d /tmp/rless-check.XXXXXX) || exit 1
 	# shellcheck disable=SC2064
-	trap "rm -rf '$stage'" EXIT
+	trap "stop_registries '$stage'; rm -rf '$stage'" EXIT
 	chmod 0755 "$stage"
 	mkdir -p "$stage/build" "$stage/work1" "$stage/work2"
 	cp "$bin" "$stage/build/rless"
@@ -77,6 +102,10 @@ root_main() {
 		for f in "$stage"/tests/integration/t_*.sh; do
 			[[ ${f##*/} == t_single.sh ]] || files+=("$f")
 		done
+	fi
+	# Only the files that use them pay for the registries and the test images.
+	if grep -ql 'RLESS_REG' "${files[@]}" /dev/null; then
+		start_registries "$stage"
 	fi
 	mapfile -t env1 < <(rl_testuser_env "$RLESSTEST_USER")
 	mapfile -t env2 < <(rl_testuser_env "$RLESSTEST_USER2")
