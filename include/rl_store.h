@@ -63,4 +63,22 @@ char *rl_sha256_digest(const void *data, size_t len);
 /* Valid "sha256:" + 64 lowercase hex. */
 bool rl_digest_valid(const char *digest);
 
+/* ---- Removal (store_gc.c).  Under the store lock, except
+ * rl_store_trash_remove: a trash dir is private to its creator. ---- */
+struct rl_userns;
+
+/* Unlink blobs/sha256/<hex>; absent is success.  Adds its size to *freed. */
+int rl_store_blob_remove(struct rl_store *s, const char *digest, long long *freed, rl_error_t *err);
+/* Move the unpacked dirs of `digests` (in every format under layers/) into
+ * a new private dir under tmp/, as root in the user namespace `ns` (moving a
+ * dir needs write access to it, and a layer's top dir may belong to a
+ * subordinate id).  A rename is atomic: readers see a layer complete or not
+ * at all.  *trash is that dir, or NULL when none of the layers was there. */
+int rl_store_layers_retire(struct rl_store *s, const struct rl_userns *ns, char *const *digests,
+                           size_t n, char **trash, rl_error_t *err);
+/* Remove a trash dir of rl_store_layers_retire in the user namespace (its
+ * files belong to subordinate ids); adds the bytes of its files to *freed. */
+int rl_store_trash_remove(struct rl_store *s, const struct rl_userns *ns, const char *trash,
+                          long long *freed, rl_error_t *err);
+
 #endif

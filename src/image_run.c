@@ -215,9 +215,34 @@ static json_t *container_record(const struct rl_container *c, const struct rl_im
                    "created", created, "auto_remove", c->opts->rm);
 }
 
-/* containers/<id>/{upper,work,merged} and container.json, written by
- * temp + rename so a reader never sees half a record. */
-static int make_state_dir(struct rl_container *c, const struct rl_store *s,
+/* The record claims the image's layers for this container: written under
+ * the store lock, after checking they are still there, so an `rmi` either
+ * ran before (and we fail here) or sees the claim and keeps them.  Temp +
+ * rename: a reader never sees half a record. */
+static int write_record(const struct rl_container *c, struct rl_store *s,
+                        const struct rl_storage *st, const struct rl_image_rec *rec,
+                        rl_error_t *err)
+{
+  cleanup_close int lock = rl_store_lock(s, err);
+  if (lock < 0)
+    return -1;
+  if (!layers_present(s, st, rec)) {
+    rl_make_error(err, 0, "the layers of image `%s` were removed while it was being started",
+                  c->opts->image);
+    return rl_error_hint(err, "run the command again: it pulls the image anew");
+  }
+  json_t *j = container_record(c, rec);
+  cleanup_free char *tmp = rl_xasprintf("%s/.container.json.tmp", c->state_dir);
+  cleanup_free char *path = rl_xasprintf("%s/container.json", c->state_dir);
+  int r = json_dump_file(j, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+  json_decref(j);
+  if (r < 0)
+    return rl_make_error(err, errno, "write the container record `%s`", path);
+  return 0;
+}
+
+/* containers/<id>/{upper,work,merged} and container.json. */
+static int make_state_dir(struct rl_container *c, struct rl_store *s, const struct rl_storage *st,
                           const struct rl_image_rec *rec, rl_error_t *err)
 {
   static const char *const sub[] = {"upper", "work", "merged"};
@@ -232,14 +257,7 @@ static int make_state_dir(struct rl_container *c, const struct rl_store *s,
     if (mkdir(d, 0755) < 0)
       return rl_make_error(err, errno, "create `%s`", d);
   }
-  json_t *j = container_record(c, rec);
-  cleanup_free char *tmp = rl_xasprintf("%s/.container.json.tmp", c->state_dir);
-  cleanup_free char *path = rl_xasprintf("%s/container.json", c->state_dir);
-  int r = json_dump_file(j, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0 ? 0 : -1;
-  json_decref(j);
-  if (r < 0)
-    return rl_make_error(err, errno, "write the container record `%s`", path);
-  return 0;
+  return write_record(c, s, st, rec, err);
 }
 
 static void set_rootfs(struct rl_container *c, const struct rl_store *s,
@@ -290,7 +308,7 @@ int rl_image_prepare(struct rl_container *c, rl_error_t *err)
   if (r == 0)
     r = apply_config(c, rec, err);
   if (r == 0)
-    r = make_state_dir(c, &s, rec, err);
+    r = make_state_dir(c, &s, &st, rec, err);
   if (r == 0)
     set_rootfs(c, &s, &st, rec);
   rl_images_free(&ix);

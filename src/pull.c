@@ -299,14 +299,20 @@ static int record_image(const struct pull_ctx *c, const char *name, const char *
   rec.config = json_is_object(conf) ? json_incref(conf) : NULL;
   json_decref(root);
 
-  struct rl_image_index ix;
+  struct rl_image_index ix = {0};
   int lock = rl_store_lock(c->s, err);
   int r = lock < 0 ? -1 : rl_images_load(c->s, &ix, err);
+  /* An rmi between our download and this lock may have taken a layer we
+   * found present and skipped: the record must not point at nothing. */
+  for (size_t i = 0; r == 0 && i < m->n_layers; i++)
+    if (!rl_store_has_layer(c->s, c->o->layer_format, m->layers[i].digest))
+      r = rl_make_error(err, 0, "layer %s of %s was removed during the pull; pull again",
+                        m->layers[i].digest, name);
   if (r == 0) {
     rl_images_put(&ix, &rec);
     r = rl_images_save(c->s, &ix, err);
-    rl_images_free(&ix);
   }
+  rl_images_free(&ix);
   if (lock >= 0)
     close(lock);
   rl_image_rec_free(&rec);

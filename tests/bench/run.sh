@@ -6,8 +6,14 @@
 # As root, the benchmark runs as the test user rlesstest (tests/lib/testuser.sh) from a copy
 # under /tmp, so the real rootless path (newuidmap/newgidmap) is measured; the hyperfine JSON
 # is copied to build/bench.json. As a normal user it runs directly.
+# As root it then measures image pulls and I/O (they need the page cache dropped, which only
+# root can do): `rless pull` vs `podman pull` of the Debian test image from the local registry
+# (tests/registry/fixtures.sh) into empty stores, the floor (sha256sum in parallel with
+# gzip -dc | tar -x of the same layer blob in `unshare -Ur`), and reading every file of the
+# image inside a container (kernel overlay) vs the same tree on the host.
 #   RLESS=PATH          binary to measure (default build/rless)
 #   RLESS_BENCH_RUNS=N  hyperfine runs per command (default 30)
+#   RLESS_BENCH_PULL_RUNS=N  runs of each pull (default 5)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +47,7 @@ root_main() {
 	mkdir -p "$stage/build" "$stage/work"
 	cp "$bin" "$stage/build/rless"
 	cp "${bin%/*}/rless-init" "$stage/build/rless-init" 2>/dev/null || true
+	cp "${bin%/*}/rless-image" "$stage/build/rless-image" 2>/dev/null || true
 	cp -R "$top/tests" "$stage/tests"
 	chmod -R a+rX "$stage/build" "$stage/tests"
 	chown "$RLESSTEST_USER:" "$stage/work"
@@ -52,7 +59,71 @@ root_main() {
 		cp "$stage/work/bench.json" "$top/build/bench.json"
 		echo "# hyperfine results: $top/build/bench.json"
 	fi
+	image_bench "$stage" || rc=$?
 	exit "$rc"
+}
+
+# as_user CMD...: CMD as the test user with its login-like environment.
+as_user() {
+	runuser -u "$RLESSTEST_USER" -- env -i "${env1[@]}" "$@"
+}
+
+# summary JSON: medians and the ratios the issues ask for.
+summary() {
+	python3 - "$1" <<'PY'
+import json, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+for name, r in res.items():
+    print(f"  {name:14s} median {r['median']:7.3f} s   (mean {r['mean']:.3f} ± {r['stddev']:.3f})")
+def ratio(a, b):
+    if a in res and b in res:
+        print(f"# ratio {a}/{b} (median): {res[a]['median'] / res[b]['median']:.2f}")
+ratio("rless-pull", "podman-pull")
+ratio("rless-pull", "floor")
+ratio("read-in-rless", "read-on-host")
+PY
+}
+
+image_bench() {
+	local stage=$1 w=$1/work reg img blob layer runs=${RLESS_BENCH_PULL_RUNS:-5} drop
+	command -v podman >/dev/null || bash "$top/contrib/install-deps.sh" podman
+	if ! RLESS_IMAGE_CACHE=$top/build/test-images bash "$top/tests/registry/fixtures.sh" up \
+		"$stage/reg" >"$stage/reg.log" 2>&1; then
+		tail -n 20 "$stage/reg.log" >&2
+		echo "bench: the test registry did not start" >&2
+		return 1
+	fi
+	# shellcheck disable=SC2064
+	trap "bash '$top/tests/registry/fixtures.sh' down '$stage/reg' >/dev/null 2>&1; rm -rf '$stage'" EXIT
+	# shellcheck disable=SC1091
+	source "$stage/reg/env"
+	reg=$RLESS_REG
+	img=$reg/rless-test/debian:bookworm
+	env1+=("RLESS_REGISTRIES_CONF=$RLESS_REGISTRIES_CONF" "XDG_RUNTIME_DIR=$w/run")
+	drop='sync; echo 1 >/proc/sys/vm/drop_caches'
+
+	# One pull to find the layer blob for the floor and the tree for the I/O test.
+	as_user "$stage/build/rless" --root "$w/ref" pull -q "$img" >"$w/ref.id"
+	blob=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]));
+print([i for i in d["images"] if i["id"] == sys.argv[2]][0]["layers"][0][7:])' \
+		"$w/ref/images.json" "$(cat "$w/ref.id")")
+	layer=$w/ref/layers/overlay/$blob
+	blob=$w/ref/blobs/sha256/$blob
+	echo "# pull of $img: layer blob $(stat -c %s "$blob") bytes, $(find "$layer" | wc -l) entries"
+
+	hyperfine --runs "$runs" --export-json "$w/pull.json" \
+		--prepare "$drop; rm -rf $w/rs $w/ps $w/pr $w/floor; mkdir -p $w/floor; chown $RLESSTEST_USER: $w/floor" \
+		--command-name rless-pull "runuser -u $RLESSTEST_USER -- env -i ${env1[*]} $stage/build/rless --root $w/rs pull -q $img" \
+		--command-name podman-pull "runuser -u $RLESSTEST_USER -- env -i ${env1[*]} podman --root $w/ps --runroot $w/pr pull -q --tls-verify=false $img" \
+		--command-name floor "runuser -u $RLESSTEST_USER -- unshare -Ur sh -c 'sha256sum $blob >/dev/null & gzip -dc $blob | tar -x -C $w/floor; wait'"
+	summary "$w/pull.json"
+
+	# Reading every file: warm cache (one warm-up), so the overlay's own cost shows.
+	hyperfine --warmup 1 --runs "$runs" --export-json "$w/io.json" \
+		--command-name read-in-rless "runuser -u $RLESSTEST_USER -- env -i ${env1[*]} $stage/build/rless --root $w/ref run --rm --pull=never $img sh -c 'find / -xdev -type f -print0 | xargs -0 cat >/dev/null'" \
+		--command-name read-on-host "runuser -u $RLESSTEST_USER -- unshare -Ur sh -c 'cd $layer && find . -xdev -type f -print0 | xargs -0 cat >/dev/null'"
+	summary "$w/io.json"
+	cp "$w/pull.json" "$w/io.json" "$top/build/" 2>/dev/null || true
 }
 
 user_main() {
