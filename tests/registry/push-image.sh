@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ $# -ge 2 ]] || { sed -n '2p' "${BASH_SOURCE[0]}" | sed 's/^# /usage: /' >&2; exit 2; }
 dest=$1 ref=$2
 shift 2
-creds= random= layout=
+creds='' random='' layout=''
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--creds) creds=$2; shift 2 ;;

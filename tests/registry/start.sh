@@ -27,7 +27,7 @@ usage() {
 [[ $# -ge 1 ]] || usage
 dir=$1
 shift
-htpasswd= realm= cert= token_user= token_ttl=300 token_anon=()
+htpasswd='' realm='' cert='' token_user='' token_ttl=300 token_anon=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--htpasswd) htpasswd=$2; shift 2 ;;
