@@ -175,12 +175,31 @@ static int exec_command(const struct rl_container *c, rl_strv_t *env, rl_error_t
   return -1;
 }
 
+/* pivot_root moves the root of every process of the mount namespace that
+ * sits on the old one: fuse-overlayfs would find itself inside the
+ * container, serving its own mount through the container's /proc.  So the
+ * container gets a mount namespace of its own, nested in the daemon's, and
+ * reopens the root there (an fd names a mount of the namespace it came from). */
+static int own_mount_ns(const struct rl_container *c, int *rootfd, rl_error_t *err)
+{
+  if (c->rootfs.kind != RL_ROOTFS_FUSE_OVERLAY)
+    return 0;
+  if (unshare(CLONE_NEWNS) < 0)
+    return rl_make_error(err, errno, "create the container's own mount namespace");
+  close(*rootfd);
+  *rootfd = open(c->rootfs.merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (*rootfd < 0)
+    return rl_make_error(err, errno, "open the root filesystem `%s`", c->rootfs.merged);
+  return 0;
+}
+
 __attribute__((noreturn)) static void container_init(const struct rl_container *c, int sock,
                                                      int rootfd)
 {
   rl_error_t err = NULL;
   cleanup_strv rl_strv_t env = {0};
-  if (prepare_process(c, sock, rootfd, &env, &err) < 0 || exec_command(c, &env, &err) < 0)
+  if (own_mount_ns(c, &rootfd, &err) < 0 || prepare_process(c, sock, rootfd, &env, &err) < 0 ||
+      exec_command(c, &env, &err) < 0)
     fail(sock, &err);
   _exit(RL_EXIT_FAILURE);
 }

@@ -120,7 +120,8 @@ static int pull_image(const struct rl_run_opts *o, char **id, rl_error_t *err)
 }
 
 /* By name, id or id prefix; then by every name the reference resolves to
- * (`alpine` → docker.io/library/alpine:latest), as pull would name it. */
+ * (`alpine` → docker.io/library/alpine:latest), in the order pull would
+ * try them, so a run finds what the same pull would fetch. */
 static struct rl_image_rec *find_local(struct rl_image_index *ix, const char *name, rl_error_t *err)
 {
   struct rl_image_rec *rec = rl_images_find(ix, name, err);
@@ -140,6 +141,11 @@ static struct rl_image_rec *find_local(struct rl_image_index *ix, const char *na
     rl_imageref_free(&cands[i]);
   free(cands);
   rl_registries_conf_free(&conf);
+  /* Then names no registry gives: localhost/ (tag, import, load) and a
+   * unique repository suffix, as rmi and inspect find them. */
+  struct rl_image_match m = {0};
+  if (rec == NULL && *err == NULL && rl_images_lookup(ix, name, &m, err) == 1)
+    rec = m.rec;
   return rec;
 }
 

@@ -196,11 +196,17 @@ static int supervise(struct run_state *s, int sfd, rl_error_t *err)
 
 /* The container is gone; the fuse-overlayfs daemon outlives it by design
  * (it is outside the pid namespace) and is the last user of the mount. */
+/* fuse-overlayfs lives in the container's mount namespace, so its mount
+ * never goes away by itself and it would serve it forever; on SIGTERM it
+ * tries to unmount through fusermount, which cannot work in a user
+ * namespace, and hangs.  It is killed instead: with every container process
+ * gone there is no request in flight, and it writes straight to the upper
+ * dir, so nothing is lost. */
 static void stop_helper(struct run_state *s)
 {
   if (s->helper <= 0 || s->helper_exited)
     return;
-  kill(s->helper, SIGTERM);
+  kill(s->helper, SIGKILL);
   while (waitpid(s->helper, NULL, 0) < 0 && errno == EINTR)
     ;
 }

@@ -73,6 +73,12 @@ root_main() {
 		[[ -x $f ]] || whole_suite_skip "$f not built (run make)"
 	done
 	rl_testusers_setup || { echo "not ok 1 setting up test users"; exit 1; }
+	# Debian's udev rules make /dev/fuse 0666 (fuse-overlayfs needs it); machines without
+	# udev (containers, CI VMs) leave the kernel's 0600.
+	if [[ -c /dev/fuse && $(stat -c %a /dev/fuse) == 600 ]]; then
+		echo "# /dev/fuse is 0600 (no udev here): making it 0666 as Debian's udev rules do"
+		chmod 0666 /dev/fuse
+	fi
 
 	stage=$(mktemp -d /tmp/rless-check.XXXXXX) || exit 1
 	# shellcheck disable=SC2064

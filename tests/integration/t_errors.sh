@@ -16,9 +16,12 @@ test_error_rootfs_is_a_file() {
 }
 
 test_error_no_rootfs_option() {
-	run_rless run true
+	run_rless run
 	assert_rc 125
-	assert_contains "$ERR" "rootfs" "stderr"
+	assert_contains "$ERR" "needs an image or a root filesystem (--rootfs DIR)" "stderr"
+	run_rless run --rm -t
+	assert_rc 125
+	assert_contains "$ERR" "needs an image" "stderr"
 }
 
 test_error_no_command() {

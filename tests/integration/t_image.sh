@@ -42,7 +42,7 @@ test_image_short_name_resolves_through_config() {
 	require_registry
 	irun_ok alpine sh -c 'echo ok'
 	assert_eq "ok" "$OUT"
-	assert_contains "$ERR" "$RLESS_REG/library/alpine:latest" "resolved name"
+	assert_contains "$ERR" "$RLESS_REG/alpine:latest" "resolved name"
 	# Found locally by its short name the second time.
 	irun_ok --pull=never alpine true
 }
@@ -95,7 +95,7 @@ layered_checks() {
 
 test_image_layered_kernel_overlay() {
 	require_registry
-	layered_checks --log-level=warning
+	layered_checks --pull=missing
 }
 
 test_image_layered_fuse_overlayfs() {
