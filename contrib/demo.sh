@@ -1,6 +1,6 @@
 #!/bin/bash
-# contrib/demo.sh — `make demo`: a busybox root filesystem in build/demo-rootfs and one
-# container run in it. As root (no subordinate ids) rless falls back to a single-id map.
+# contrib/demo.sh — `make demo`: a busybox image built locally (build/demo-rootfs imported as
+# rless-demo/busybox) and one container run from it. As root (no subordinate ids) rless falls back to a single-id map.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,10 +13,13 @@ if [[ ! -x build/rless ]]; then
 	make all
 fi
 
+# The default image: Debian's busybox-static as a one-layer image, made here with no network.
 rootfs=build/demo-rootfs
 tests/fixtures/mkrootfs-busybox.sh "$rootfs"
+echo "+ tar -C $rootfs -c . | build/rless import --change 'CMD [\"sh\"]' - rless-demo/busybox"
+tar --numeric-owner -C "$rootfs" -c . | build/rless import --change 'CMD ["sh"]' - rless-demo/busybox
 
 # shellcheck disable=SC2016
 cmd='echo "hello from rless"; id; hostname; cat /proc/self/uid_map'
-echo "+ build/rless run --rm --rootfs $rootfs sh -c '$cmd'"
-exec build/rless run --rm --rootfs "$rootfs" sh -c "$cmd" </dev/null
+echo "+ build/rless run --rm rless-demo/busybox sh -c '$cmd'"
+exec build/rless run --rm rless-demo/busybox sh -c "$cmd" </dev/null
