@@ -20,10 +20,12 @@ struct rl_volume {
 };
 
 struct rl_run_opts {
-  bool interactive, tty, rm, read_only, init;
-  char *rootfs;     /* --rootfs DIR, or NULL with an image */
-  char *image;      /* the IMAGE argument when there is no --rootfs */
-  char *entrypoint; /* --entrypoint: NULL keeps the image's, "" clears it */
+  bool interactive, tty, rm, read_only, init, detach;
+  char *name;        /* --name, NULL: generated */
+  char *detach_keys; /* --detach-keys, NULL: ctrl-p,ctrl-q */
+  char *rootfs;      /* --rootfs DIR, or NULL with an image */
+  char *image;       /* the IMAGE argument when there is no --rootfs */
+  char *entrypoint;  /* --entrypoint: NULL keeps the image's, "" clears it */
   char *platform;
   enum rl_pull_policy pull;
   const char *root, *storage_driver; /* global --root and --storage-driver (not owned) */
@@ -43,6 +45,9 @@ struct rl_run_opts {
 /* argv[0] is "run".  Returns 0 or -1 with *err (exit code 125). */
 int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *err);
 void rl_run_opts_free(struct rl_run_opts *o);
+
+/* docker's rule for container names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, here at most 128. */
+bool rl_container_name_valid(const char *s);
 
 /* -v SRC:DST[:ro|rw] */
 int rl_volume_parse(const char *spec, struct rl_volume *v, rl_error_t *err);

@@ -1,5 +1,6 @@
 #include "rl_options.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@ enum {
   OPT_ENTRYPOINT,
   OPT_PULL,
   OPT_PLATFORM,
+  OPT_NAME,
+  OPT_DETACH_KEYS,
   OPT_HELP,
 };
 
@@ -42,6 +45,9 @@ static const struct option run_options[] = {
     {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
     {"pull", required_argument, NULL, OPT_PULL},
     {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"detach", no_argument, NULL, 'd'},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -73,7 +79,10 @@ static const char run_usage[] =
     "      --rootfs DIR         use DIR as the root filesystem instead of an image\n"
     "      --entrypoint CMD     run CMD instead of the image's entrypoint (\"\" clears it)\n"
     "      --pull POLICY        missing (default), always or never\n"
-    "      --platform OS/ARCH   platform to pull for a multi-platform image\n";
+    "      --platform OS/ARCH   platform to pull for a multi-platform image\n"
+    "  -d, --detach             run in the background and print the container id\n"
+    "      --name NAME          name the container (default: a generated adjective_noun)\n"
+    "      --detach-keys KEYS   keys that detach from the terminal (default ctrl-p,ctrl-q)\n";
 
 static int set_choice(const char *opt, const char *val, const char *const *names, int *out,
                       rl_error_t *err)
@@ -86,6 +95,17 @@ static int set_choice(const char *opt, const char *val, const char *const *names
   }
   rl_make_error(err, 0, "invalid value `%s` for --%s", val, opt);
   return rl_error_hint(err, "see `rless run --help`");
+}
+
+bool rl_container_name_valid(const char *s)
+{
+  size_t n = strlen(s);
+  if (n == 0 || n > 128 || !isalnum((unsigned char)s[0]))
+    return false;
+  for (size_t i = 1; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+      return false;
+  return true;
 }
 
 int rl_volume_parse(const char *spec, struct rl_volume *v, rl_error_t *err)
@@ -201,6 +221,20 @@ static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t 
   case OPT_PLATFORM:
     set_str(&o->platform, arg);
     return 0;
+  case 'd':
+    o->detach = true;
+    return 0;
+  case OPT_NAME:
+    if (!rl_container_name_valid(arg))
+      return rl_make_error(err, 0,
+                           "invalid container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at "
+                           "most 128 characters",
+                           arg);
+    set_str(&o->name, arg);
+    return 0;
+  case OPT_DETACH_KEYS:
+    set_str(&o->detach_keys, arg);
+    return 0;
   }
   return rl_make_error(err, 0, "internal error: unhandled option %d", c);
 }
@@ -223,7 +257,7 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *
   memset(o, 0, sizeof(*o));
   optind = 0; /* 0 makes glibc reinitialise, so the parser can run more than once */
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+:ite:w:u:h:v:", run_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:ite:w:u:h:v:d", run_options, NULL)) != -1) {
     if (c == '?' || c == ':')
       return bad_option(c, argv, err);
     if (c == OPT_HELP) {
@@ -253,6 +287,8 @@ void rl_run_opts_free(struct rl_run_opts *o)
   free(o->image);
   free(o->entrypoint);
   free(o->platform);
+  free(o->name);
+  free(o->detach_keys);
   free(o->hostname);
   free(o->workdir);
   free(o->user);
