@@ -35,6 +35,13 @@ struct rl_container {
   char *image_id;      /* config digest of the image, NULL with --rootfs */
   char *state_dir;     /* <data>/containers/<id> for an image, else NULL */
   bool has_winsize;    /* -t and the host has a terminal: its size at start */
+  /* Detached (-d) runs: pid 1's stdin/stdout/stderr (-1: inherit rless'),
+   * and where the monitor logs them. */
+  int stdio[3];
+  int log_fd;
+  /* Called once the command was executed (err NULL) or failed to start. */
+  void (*on_start)(void *ctx, pid_t pid1, rl_error_t err);
+  void *on_start_ctx;
   struct winsize winsize;
 };
 

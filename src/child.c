@@ -108,12 +108,15 @@ static int switch_user(const struct rl_container *c, const struct rl_user *u, rl
 
 static int setup_stdio(const struct rl_container *c, int sock, rl_error_t *err)
 {
+  for (int i = 0; i <= 2; i++)
+    if (c->stdio[i] >= 0 && dup2(c->stdio[i], i) < 0)
+      return rl_make_error(err, errno, "set up fd %d of the container", i);
   if (c->opts->tty) {
     if (rl_sync_send(sock, RL_SYNC_TTY, 0, err) < 0)
       return -1;
     return rl_console_setup_child(sock, c->has_winsize ? &c->winsize : NULL, err);
   }
-  if (c->opts->interactive)
+  if (c->opts->interactive || c->stdio[0] >= 0)
     return 0;
   cleanup_close int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || dup2(null, 0) < 0)
