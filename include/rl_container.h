@@ -38,7 +38,7 @@ struct rl_container {
   /* Detached (-d) runs: pid 1's stdin/stdout/stderr (-1: inherit rless'),
    * and where the monitor logs them. */
   int stdio[3];
-  int log_fd;
+  int log_fd, log_out, log_err; /* the log, and the read ends of stdout and stderr */
   /* Called once the command was executed (err NULL) or failed to start. */
   void (*on_start)(void *ctx, pid_t pid1, rl_error_t err);
   void *on_start_ctx;

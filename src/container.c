@@ -74,7 +74,7 @@ static int prepare_dir(struct rl_container *c, const struct rl_run_opts *o, rl_e
 int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error_t *err)
 {
   memset(c, 0, sizeof(*c));
-  c->stdio[0] = c->stdio[1] = c->stdio[2] = c->log_fd = -1;
+  c->stdio[0] = c->stdio[1] = c->stdio[2] = c->log_fd = c->log_out = c->log_err = -1;
   new_id(c->id);
   c->opts = o;
   /* The id map comes first: an image is pulled and its container dir made

@@ -2,6 +2,7 @@
  * supervise: relay the terminal, forward signals, collect the exit status. */
 #include "rl_console.h"
 #include "rl_container.h"
+#include "rl_ctrlog.h"
 #include "rl_sync.h"
 
 #include <errno.h>
@@ -34,6 +35,10 @@ struct run_state {
   size_t in_len, in_off;
   struct rl_term term;
   rl_error_t child_err; /* the first error the container reported */
+  /* detached: pid 1's stdout and stderr (read ends) and the log they go to */
+  int out, errout, log_fd;
+  struct rl_logbuf lb_out, lb_err;
+  bool started; /* on_start was called */
 };
 
 static int block_signals(sigset_t *old, int *sfd, rl_error_t *err)
@@ -122,10 +127,49 @@ static void on_signal(struct run_state *s, int sfd)
 
 static void pump_master(struct run_state *s)
 {
+  if (s->log_fd >= 0) {
+    char buf[8192];
+    ssize_t n = read(s->master, buf, sizeof(buf));
+    if (n > 0) {
+      rl_ctrlog_feed(s->log_fd, &s->lb_out, buf, (size_t)n);
+      return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      return;
+    rl_ctrlog_flush(s->log_fd, &s->lb_out);
+    close(s->master);
+    s->master = -1;
+    return;
+  }
   if (rl_console_pump(s->master, 1) <= 0 && errno != EAGAIN) {
     close(s->master);
     s->master = -1;
   }
+}
+
+/* A detached container's output, into its log. */
+static void pump_log(struct run_state *s, int *fd, struct rl_logbuf *b)
+{
+  char buf[8192];
+  ssize_t n = read(*fd, buf, sizeof(buf));
+  if (n > 0) {
+    rl_ctrlog_feed(s->log_fd, b, buf, (size_t)n);
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    rl_ctrlog_flush(s->log_fd, b);
+    close(*fd);
+    *fd = -1;
+  }
+}
+
+/* Exec happened (the sync socket closed without an error) or setup failed. */
+static void report_start(struct run_state *s, const struct rl_container *c)
+{
+  if (s->started || c->on_start == NULL)
+    return;
+  if (s->child_err == NULL && (s->pid1 <= 0 || !s->sync_eof))
+    return;
+  s->started = true;
+  c->on_start(c->on_start_ctx, s->pid1, s->child_err);
 }
 
 /* Stdin goes to the pty through a buffer and non-blocking writes: a
@@ -156,17 +200,17 @@ static void write_master(struct run_state *s)
 
 static bool finished(const struct run_state *s)
 {
-  if (s->exited)
-    return s->master < 0; /* pid 1 gone: done once the pty has drained */
+  if (s->exited) /* pid 1 gone: done once the pty or the pipes have drained */
+    return s->master < 0 && s->out < 0 && s->errout < 0;
   return s->sync_eof && s->pid1 <= 0 && s->child_exited; /* died before forking pid 1 */
 }
 
-static int supervise(struct run_state *s, int sfd, rl_error_t *err)
+static int supervise(const struct rl_container *c, struct run_state *s, int sfd, rl_error_t *err)
 {
   int idle_after_exit = 0;
   while (!finished(s) && idle_after_exit < 50) {
-    struct pollfd p[4];
-    int n = 0, isync = -1, imaster = -1, iin = -1;
+    struct pollfd p[6];
+    int n = 0, isync = -1, imaster = -1, iin = -1, iout = -1, ierr = -1;
     p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     if (!s->sync_eof)
       p[isync = n++] = (struct pollfd){.fd = s->sock, .events = POLLIN};
@@ -175,6 +219,10 @@ static int supervise(struct run_state *s, int sfd, rl_error_t *err)
           (struct pollfd){.fd = s->master, .events = (short)(POLLIN | (s->in_len ? POLLOUT : 0))};
     if (s->master >= 0 && s->stdin_open && s->in_len == 0)
       p[iin = n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    if (s->out >= 0)
+      p[iout = n++] = (struct pollfd){.fd = s->out, .events = POLLIN};
+    if (s->errout >= 0)
+      p[ierr = n++] = (struct pollfd){.fd = s->errout, .events = POLLIN};
     int r = poll(p, (nfds_t)n, s->exited ? 100 : -1);
     if (r < 0 && errno != EINTR)
       return rl_make_error(err, errno, "poll");
@@ -190,12 +238,16 @@ static int supervise(struct run_state *s, int sfd, rl_error_t *err)
       pump_master(s);
     if (iin >= 0 && s->master >= 0 && p[iin].revents)
       read_stdin(s);
+    if (iout >= 0 && p[iout].revents)
+      pump_log(s, &s->out, &s->lb_out);
+    if (ierr >= 0 && p[ierr].revents)
+      pump_log(s, &s->errout, &s->lb_err);
+    report_start(s, c);
   }
+  report_start(s, c);
   return 0;
 }
 
-/* The container is gone; the fuse-overlayfs daemon outlives it by design
- * (it is outside the pid namespace) and is the last user of the mount. */
 /* fuse-overlayfs lives in the container's mount namespace, so its mount
  * never goes away by itself and it would serve it forever; on SIGTERM it
  * tries to unmount through fusermount, which cannot work in a user
@@ -220,6 +272,22 @@ static int exit_status(int st)
   return RL_EXIT_FAILURE;
 }
 
+/* The write ends belong to pid 1 alone now, so EOF means it and everything
+ * it started closed them. */
+static void take_log_pipes(struct rl_container *c, struct run_state *s)
+{
+  if (c->log_fd < 0)
+    return;
+  for (int i = 0; i <= 2; i++) {
+    if (c->stdio[i] >= 0)
+      close(c->stdio[i]);
+    c->stdio[i] = -1;
+  }
+  s->out = c->log_out;
+  s->errout = c->log_err;
+  c->log_out = c->log_err = -1;
+}
+
 static int start(const struct rl_container *c, struct run_state *s, rl_error_t *err)
 {
   int sock = -1;
@@ -237,7 +305,14 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
 {
   sigset_t old;
   cleanup_close int sfd = -1;
-  struct run_state s = {.master = -1, .sock = -1, .stdin_open = c->opts->interactive};
+  struct run_state s = {.master = -1,
+                        .sock = -1,
+                        .stdin_open = c->opts->interactive && c->log_fd < 0,
+                        .out = -1,
+                        .errout = -1,
+                        .log_fd = c->log_fd,
+                        .lb_out = {.stream = "stdout"},
+                        .lb_err = {.stream = "stderr"}};
   if (block_signals(&old, &sfd, err) < 0)
     return -1;
   /* Pid 1 is forked by the namespaced child, which exits at once: as a
@@ -247,7 +322,9 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
     c->has_winsize = rl_console_get_winsize(&c->winsize);
   int r = start(c, &s, err);
   if (r == 0)
-    r = supervise(&s, sfd, err);
+    take_log_pipes(c, &s);
+  if (r == 0)
+    r = supervise(c, &s, sfd, err);
   rl_term_restore(&s.term);
   if (s.master >= 0)
     close(s.master);
