@@ -33,7 +33,23 @@ char *rl_find_helper(const char *name, rl_error_t *err);
 
 int rl_cmd_run(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_info(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_logs.c, cmd_stop.c: detached containers' logs, stopping and signalling */
+int rl_cmd_logs(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_stop(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_kill(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_start.c: a stopped container again, from its record */
+int rl_cmd_start(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_exec.c: a new process in a running container */
+int rl_cmd_exec(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_pull(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_ps.c, cmd_inspect.c, cmd_rm.c: containers (rl_cstate.h) */
+int rl_cmd_ps(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_inspect(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_rm(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_wait(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_container_prune(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* `rless container ls|inspect|wait|rm|prune|run|exec|logs|start|stop|kill` */
+int rl_cmd_container(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 /* cmd_images.c (rless): the local image index */
 int rl_cmd_images(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_rmi(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
@@ -47,5 +63,9 @@ int rl_cmd_import(int argc, char **argv, const struct rl_global *g, rl_error_t *
 /* cmd_login.c (rless-image): registry credentials */
 int rl_cmd_login(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_logout(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_commit.c (rless-image): a container's changes as an image, a list, a tar */
+int rl_cmd_commit(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_diff(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_export(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 
 #endif

@@ -49,6 +49,11 @@ struct rl_container {
  * checked before clone is checked here so errors come early. */
 int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error_t *err);
 void rl_container_free(struct rl_container *c);
+/* The same with the root filesystem, command and dirs from `source` (the
+ * container `id` already exists: `rless start`). */
+int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, const char *id,
+                              int (*source)(struct rl_container *c, void *ctx, rl_error_t *err),
+                              void *ctx, rl_error_t *err);
 
 /* The whole run path; returns the container's exit status (docker's codes). */
 int rl_container_run(struct rl_container *c, rl_error_t *err);

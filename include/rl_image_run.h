@@ -21,8 +21,5 @@ int rl_image_argv(json_t *config, const char *entrypoint, const rl_strv_t *args,
 /* Fill c's rootfs source and runtime fields for c->opts->image. */
 int rl_image_prepare(struct rl_container *c, rl_error_t *err);
 
-/* After the container ended: with --rm, remove its state dir (upper layer
- * files belong to subordinate ids, so inside the user namespace). */
-void rl_image_cleanup(struct rl_container *c);
 
 #endif

@@ -14,7 +14,7 @@ static void usage(FILE *f, const struct rl_command *cmds, size_t n)
 {
   fputs("Usage: rless [GLOBAL OPTIONS] COMMAND [OPTIONS]\n\nCommands:\n", f);
   for (size_t i = 0; i < n; i++)
-    fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].help);
+    fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
   fputs("\nGlobal options:\n"
         "  --log-level LEVEL         error, warning (default), info or debug\n"
         "  --root DIR                keep images and containers in DIR\n"

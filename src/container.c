@@ -71,18 +71,33 @@ static int prepare_dir(struct rl_container *c, const struct rl_run_opts *o, rl_e
   return 0;
 }
 
+static int default_source(struct rl_container *c, void *ctx, rl_error_t *err)
+{
+  return c->opts->rootfs ? prepare_dir(c, c->opts, err) : rl_image_prepare(c, err);
+}
+
 int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error_t *err)
+{
+  return rl_container_prepare_from(c, o, NULL, default_source, NULL, err);
+}
+
+int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, const char *id,
+                              int (*source)(struct rl_container *c, void *ctx, rl_error_t *err),
+                              void *ctx, rl_error_t *err)
 {
   memset(c, 0, sizeof(*c));
   c->stdio[0] = c->stdio[1] = c->stdio[2] = c->log_fd = c->log_out = c->log_err = -1;
-  new_id(c->id);
+  if (id)
+    snprintf(c->id, sizeof(c->id), "%s", id);
+  else
+    new_id(c->id);
   c->opts = o;
   /* The id map comes first: an image is pulled and its container dir made
    * with it. */
   if (check_volumes(o, err) < 0 || rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 ||
       rl_userns_plan(o->userns, false, &c->ns, err) < 0)
     return -1;
-  if ((o->rootfs ? prepare_dir(c, o, err) : rl_image_prepare(c, err)) < 0)
+  if (source(c, ctx, err) < 0)
     return -1;
   if (o->init && (c->init_path = rl_find_helper("rless-init", err)) == NULL)
     return -1;

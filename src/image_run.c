@@ -2,6 +2,7 @@
  * rless itself links no registry code: a missing image is pulled by running
  * rless-image, whose stdout carries the image id back. */
 #include "rl_cli.h"
+#include "rl_cstate.h"
 #include "rl_host.h"
 #include "rl_image_run.h"
 #include "rl_imageref.h"
@@ -205,26 +206,29 @@ static int check_upper_fs(const char *dir, rl_error_t *err)
                             "...`, or set \"root\" in ~/.config/rless/config.json");
 }
 
-static json_t *container_record(const struct rl_container *c, const struct rl_image_rec *rec)
+static void container_record(const struct rl_container *c, const struct rl_storage *st,
+                             const struct rl_image_rec *rec, struct rl_cstate *cs)
 {
-  char created[32];
-  time_t now = time(NULL);
-  struct tm tm;
-  strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-  json_t *layers = json_array(), *cmd = json_array();
+  memset(cs, 0, sizeof(*cs));
+  memcpy(cs->id, c->id, sizeof(cs->id));
+  cs->name = c->opts->name ? rl_xstrdup(c->opts->name) : NULL;
+  cs->image = rl_xstrdup(rec->id);
+  cs->image_name = rl_xstrdup(c->opts->image);
+  cs->manifest = rec->manifest ? rl_xstrdup(rec->manifest) : NULL;
   for (size_t i = 0; i < rec->layers.n; i++)
-    json_array_append_new(layers, json_string(rec->layers.v[i]));
+    rl_strv_push(&cs->layers, rec->layers.v[i]);
   for (size_t i = 0; i < c->argv.n; i++)
-    json_array_append_new(cmd, json_string(c->argv.v[i]));
-  return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:b}", "id", c->id, "name", "", "image",
-                   rec->id, "image_name", c->opts->image, "layers", layers, "command", cmd,
-                   "created", created, "auto_remove", c->opts->rm);
+    rl_strv_push(&cs->command, c->argv.v[i]);
+  cs->auto_remove = c->opts->rm;
+  cs->stop_signal = c->stop_signal ? rl_xstrdup(c->stop_signal) : NULL;
+  cs->config = rl_cstate_run_config(c, rec->config, st->driver);
 }
 
 /* The record claims the image's layers for this container: written under
  * the store lock, after checking they are still there, so an `rmi` either
- * ran before (and we fail here) or sees the claim and keeps them.  Temp +
- * rename: a reader never sees half a record. */
+ * ran before (and we fail here) or sees the claim and keeps them.
+ * rl_cstate_create claims the name (one of any number of racing creators
+ * wins) and writes the record by temp + rename. */
 static int write_record(const struct rl_container *c, struct rl_store *s,
                         const struct rl_storage *st, const struct rl_image_rec *rec,
                         rl_error_t *err)
@@ -237,17 +241,15 @@ static int write_record(const struct rl_container *c, struct rl_store *s,
                   c->opts->image);
     return rl_error_hint(err, "run the command again: it pulls the image anew");
   }
-  json_t *j = container_record(c, rec);
-  cleanup_free char *tmp = rl_xasprintf("%s/.container.json.tmp", c->state_dir);
-  cleanup_free char *path = rl_xasprintf("%s/container.json", c->state_dir);
-  int r = json_dump_file(j, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0 ? 0 : -1;
-  json_decref(j);
-  if (r < 0)
-    return rl_make_error(err, errno, "write the container record `%s`", path);
-  return 0;
+  struct rl_cstate cs;
+  container_record(c, st, rec, &cs);
+  int r = rl_cstate_create(s, &cs, err);
+  rl_cstate_free(&cs);
+  return r;
 }
 
-/* containers/<id>/{upper,work,merged} and container.json. */
+/* containers/<id>/{upper,work,merged} and container.json.  A container
+ * that could not be recorded (its name is taken) leaves nothing behind. */
 static int make_state_dir(struct rl_container *c, struct rl_store *s, const struct rl_storage *st,
                           const struct rl_image_rec *rec, rl_error_t *err)
 {
@@ -258,12 +260,21 @@ static int make_state_dir(struct rl_container *c, struct rl_store *s, const stru
   c->state_dir = rl_xasprintf("%s/%s", parent, c->id);
   if (mkdir(c->state_dir, 0700) < 0)
     return rl_make_error(err, errno, "create the container dir `%s`", c->state_dir);
-  for (size_t i = 0; i < RL_ARRAY_SIZE(sub); i++) {
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < RL_ARRAY_SIZE(sub); i++) {
     cleanup_free char *d = rl_xasprintf("%s/%s", c->state_dir, sub[i]);
     if (mkdir(d, 0755) < 0)
-      return rl_make_error(err, errno, "create `%s`", d);
+      r = rl_make_error(err, errno, "create `%s`", d);
   }
-  return write_record(c, s, st, rec, err);
+  if (r == 0 && write_record(c, s, st, rec, err) == 0)
+    return 0;
+  /* Only empty dirs of ours so far: no user namespace needed. */
+  rl_error_t e = NULL;
+  if (rl_rmtree(c->state_dir, &e) < 0)
+    rl_warn("remove the container dir `%s`: %s", c->state_dir, e->msg);
+  rl_error_free(&e);
+  free(rl_steal_ptr(&c->state_dir));
+  return -1;
 }
 
 static void set_rootfs(struct rl_container *c, const struct rl_store *s,
@@ -320,20 +331,4 @@ int rl_image_prepare(struct rl_container *c, rl_error_t *err)
   rl_images_free(&ix);
   rl_store_close(&s);
   return r;
-}
-
-static int remove_in_userns(void *arg, rl_error_t *err)
-{
-  return rl_rmtree((const char *)arg, err);
-}
-
-void rl_image_cleanup(struct rl_container *c)
-{
-  if (c->state_dir == NULL || c->opts == NULL || !c->opts->rm)
-    return;
-  rl_error_t err = NULL;
-  if (rl_userns_call(&c->ns, remove_in_userns, c->state_dir, &err) < 0) {
-    rl_warn("remove the container dir `%s`: %s", c->state_dir, err->msg);
-    rl_error_free(&err);
-  }
 }

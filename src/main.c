@@ -5,6 +5,11 @@ int rl_log_level = RL_LOG_WARN;
 
 static const struct rl_command commands[] = {
     {"run", rl_cmd_run, "run a command in a new container"},
+    {"logs", rl_cmd_logs, "show a detached container's output"},
+    {"stop", rl_cmd_stop, "stop containers: their stop signal, then SIGKILL"},
+    {"kill", rl_cmd_kill, "send a signal to containers"},
+    {"start", rl_cmd_start, "start stopped containers again"},
+    {"exec", rl_cmd_exec, "run a command in a running container"},
     {"pull", NULL, "pull an image from a registry"},
     {"images", rl_cmd_images, "list images"},
     {"rmi", rl_cmd_rmi, "remove images"},
@@ -15,6 +20,14 @@ static const struct rl_command commands[] = {
     {"import", NULL, "make a one-layer image from a root filesystem tarball"},
     {"login", NULL, "store credentials for a registry"},
     {"logout", NULL, "remove stored credentials for a registry"},
+    {"commit", NULL, "make an image of a container's changes"},
+    {"diff", NULL, "list the files a container changed"},
+    {"export", NULL, "write a container's file system as a tar archive"},
+    {"ps", rl_cmd_ps, "list containers"},
+    {"inspect", rl_cmd_inspect, "show containers' or images' configuration and state as JSON"},
+    {"rm", rl_cmd_rm, "remove containers"},
+    {"wait", rl_cmd_wait, "wait for containers to exit and print their exit codes"},
+    {"container", rl_cmd_container, "manage containers: ls, inspect, wait, rm, prune, ..."},
     {"info", rl_cmd_info, "show what this host allows and what rless will use"},
 };
 

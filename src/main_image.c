@@ -12,6 +12,9 @@ static const struct rl_command commands[] = {
     {"import", rl_cmd_import, "make a one-layer image from a root filesystem tarball"},
     {"login", rl_cmd_login, "store credentials for a registry"},
     {"logout", rl_cmd_logout, "remove stored credentials for a registry"},
+    {"commit", rl_cmd_commit, "make an image of a container's changes"},
+    {"diff", rl_cmd_diff, "list the files a container changed"},
+    {"export", rl_cmd_export, "write a container's file system as a tar archive"},
 };
 
 int main(int argc, char **argv)

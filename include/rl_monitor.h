@@ -1,0 +1,23 @@
+/* Containers that outlive `rless run`: the detached monitor, and what every
+ * run of an image records as it starts and ends (see rl_cstate.h). */
+#ifndef RL_MONITOR_H
+#define RL_MONITOR_H
+
+#include "rl_container.h"
+#include "rl_error.h"
+
+/* run -d, start: fork the monitor and wait until the command was executed.
+ * The monitor runs the container to its end and rl_container_finish. */
+int rl_run_detached(struct rl_container *c, rl_error_t *err);
+
+/* Foreground runs: record the running state once the command started. */
+void rl_container_track(struct rl_container *c);
+
+/* After the container ended with `code` (docker's codes): exit.json, then
+ * the --rm cleanup. */
+void rl_container_finish(struct rl_container *c, int code);
+
+/* A signal by name ("TERM", "SIGTERM", any case) or number; -1 if none. */
+int rl_signal_parse(const char *s);
+
+#endif

@@ -1,0 +1,661 @@
+/* rless exec: join a running container and run one more process in it.
+ *
+ *   rless (host) ── fork ──> joiner: setns(pidfd, user|mnt|pid|...) ── fork ──> process
+ *                                    sends the process' pid, exits      (container pid ns)
+ *
+ * rless itself stays on the host; the joiner enters the container (setns
+ * of a user namespace wants a single-threaded caller with its own fs
+ * struct, which a fork is).  setns of the pid namespace only places the
+ * caller's children, hence the second fork.  rless, a subreaper, inherits
+ * the process when the joiner exits, relays its terminal, forwards signals
+ * and collects its status, as it does for a container's pid 1. */
+#include "rl_caps.h"
+#include "rl_console.h"
+#include "rl_cstate.h"
+#include "rl_exec.h"
+#include "rl_options.h"
+#include "rl_sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+/* User first: the others are owned by it, so joining them needs its capabilities. */
+static const struct {
+  int flag;
+  const char *name;
+} namespaces[] = {
+    {CLONE_NEWUSER, "user"},     {CLONE_NEWNS, "mnt"},  {CLONE_NEWPID, "pid"},
+    {CLONE_NEWUTS, "uts"},       {CLONE_NEWIPC, "ipc"}, {CLONE_NEWNET, "net"},
+    {CLONE_NEWCGROUP, "cgroup"},
+};
+#define N_NS RL_ARRAY_SIZE(namespaces)
+
+/* The container, pinned: a pidfd and namespace fds opened before its pid 1's
+ * start time was checked, so a recycled pid is never joined. */
+struct join {
+  int pidfd;     /* -1 when the kernel has no pidfd_open */
+  int fds[N_NS]; /* -1 where the container shares rless' namespace */
+  int flags;     /* the namespaces to join */
+  int rootfd;    /* O_PATH: pid 1's root directory */
+  bool setgroups_allowed, single_id;
+  uint64_t capbnd; /* pid 1's bounding set: exec never gets more */
+};
+
+struct exec_job {
+  const struct rl_exec_target *t;
+  const struct rl_exec_opts *o;
+  struct join j;
+  int nullfd; /* the host's /dev/null, not whatever the container put there */
+  uid_t host_uid;
+  gid_t host_gid;
+  bool has_winsize;
+  struct winsize ws;
+};
+
+/* ---- The container process's last steps (shared with run). ---- */
+
+void rl_proc_env(const char *hostname, bool tty, const char *home, const rl_strv_t *base,
+                 const rl_strv_t *extra, rl_strv_t *env)
+{
+  cleanup_free char *host = rl_xasprintf("HOSTNAME=%s", hostname);
+  cleanup_free char *homev = rl_xasprintf("HOME=%s", home);
+  rl_strv_push(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  rl_strv_push(env, host);
+  rl_strv_push(env, "container=rless");
+  if (tty)
+    rl_strv_push(env, "TERM=xterm");
+  rl_strv_push(env, homev);
+  for (size_t i = 0; base && i < base->n; i++)
+    rl_env_set(env, base->v[i]);
+  for (size_t i = 0; extra && i < extra->n; i++)
+    rl_env_set(env, extra->v[i]);
+}
+
+int rl_proc_switch_user(const struct rl_user *u, bool setgroups_allowed, bool single_id,
+                        uint64_t caps, rl_error_t *err)
+{
+  if (setgroups_allowed && setgroups(u->n_groups, u->groups) < 0)
+    return rl_make_error(err, errno, "set the supplementary groups of the container's user");
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    return rl_make_error(err, errno, "prctl(PR_SET_KEEPCAPS)");
+  if (setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
+    rl_make_error(err, errno, "switch to uid %u gid %u in the container", (unsigned)u->uid,
+                  (unsigned)u->gid);
+    if (errno == EINVAL)
+      rl_error_hint(err,
+                    "that id is not mapped in the container's user namespace (%s); give "
+                    "your user subordinate ids in /etc/subuid and /etc/subgid",
+                    single_id ? "single-id mode maps only 0" : "see uid_map");
+    return -1;
+  }
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+    return rl_make_error(err, errno, "prctl(PR_SET_KEEPCAPS)");
+  return rl_caps_apply(caps, u->uid == 0, err);
+}
+
+int rl_proc_exec(char *const *argv, rl_strv_t *env, rl_error_t *err)
+{
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return rl_make_error(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  /* Everything rless or its caller left open is closed by exec; the sync
+   * socket too, which tells the parent that exec succeeded. */
+  if (close_range(3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return rl_make_error(err, errno, "close_range");
+  environ = env->v;
+  execvp(argv[0], argv);
+  int e = errno;
+  rl_make_error(err, e, "exec `%s` in the container", argv[0]);
+  rl_error_set_exit(err, e == ENOENT || e == ENOTDIR ? RL_EXIT_NOTFOUND : RL_EXIT_NOEXEC);
+  if (e == ENOENT)
+    rl_error_hint(err, "no such file in the container's PATH or root filesystem");
+  return -1;
+}
+
+/* ---- Pinning the container (host side). ---- */
+
+int rl_exec_parse_capbnd(const char *status, uint64_t *mask, rl_error_t *err)
+{
+  for (const char *p = status; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+    if (strncmp(p, "CapBnd:", 7) != 0)
+      continue;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(p + 7, &end, 16);
+    if (errno == 0 && end != p + 7 && (*end == '\n' || *end == '\0')) {
+      *mask = (uint64_t)v;
+      return 0;
+    }
+    break;
+  }
+  return rl_make_error(err, 0, "no valid CapBnd line in the process status");
+}
+
+static int not_running(const struct rl_exec_target *t, rl_error_t *err)
+{
+  return rl_make_error(err, 0, "container %s is not running", t->name);
+}
+
+static void join_close(struct join *j)
+{
+  for (size_t i = 0; i < N_NS; i++)
+    if (j->fds[i] >= 0)
+      close(rl_steal_fd(&j->fds[i]));
+  if (j->pidfd >= 0)
+    close(rl_steal_fd(&j->pidfd));
+  if (j->rootfd >= 0)
+    close(rl_steal_fd(&j->rootfd));
+}
+
+static bool same_ns(int fd, const char *name)
+{
+  struct stat a, b;
+  cleanup_free char *self = rl_xasprintf("/proc/self/ns/%s", name);
+  return fstat(fd, &a) == 0 && stat(self, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* ESRCH/ENOENT: the process is gone, which is what the user must hear. */
+static int proc_error(const struct rl_exec_target *t, const char *what, rl_error_t *err)
+{
+  if (errno == ESRCH || errno == ENOENT)
+    return not_running(t, err);
+  return rl_make_error(err, errno, "open `/proc/%d/%s` of container %s", (int)t->pid, what,
+                       t->name);
+}
+
+static int open_namespaces(const struct rl_exec_target *t, struct join *j, rl_error_t *err)
+{
+  for (size_t i = 0; i < N_NS; i++) {
+    cleanup_free char *rel = rl_xasprintf("ns/%s", namespaces[i].name);
+    cleanup_free char *path = rl_xasprintf("/proc/%d/%s", (int)t->pid, rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return proc_error(t, rel, err);
+    if (same_ns(fd, namespaces[i].name)) {
+      close(fd);
+      continue;
+    }
+    j->fds[i] = fd;
+    j->flags |= namespaces[i].flag;
+  }
+  return 0;
+}
+
+/* What pid 1's user namespace allows (setgroups, how many ids) and its
+ * bounding set, read on the host side: the container cannot fake them. */
+static int read_facts(const struct rl_exec_target *t, struct join *j, rl_error_t *err)
+{
+  static const char *const names[] = {"setgroups", "uid_map", "status"};
+  char *text[3] = {NULL, NULL, NULL};
+  int r = 0;
+  for (size_t i = 0; i < 3 && r == 0; i++) {
+    cleanup_free char *path = rl_xasprintf("/proc/%d/%s", (int)t->pid, names[i]);
+    if ((text[i] = rl_read_file_at(AT_FDCWD, path, 1 << 16, NULL)) == NULL)
+      r = proc_error(t, names[i], err);
+  }
+  if (r == 0) {
+    j->setgroups_allowed = strncmp(text[0], "allow", 5) == 0;
+    unsigned long inside, outside, count;
+    char *nl = strchr(text[1], '\n');
+    j->single_id = sscanf(text[1], "%lu %lu %lu", &inside, &outside, &count) == 3 && count == 1 &&
+                   (nl == NULL || nl[1] == '\0');
+    r = rl_exec_parse_capbnd(text[2], &j->capbnd, err);
+  }
+  for (size_t i = 0; i < 3; i++)
+    free(text[i]);
+  return r;
+}
+
+/* Everything is opened first and the start time checked last: pid 1 was
+ * alive with its recorded start time after every open, so each fd is its. */
+static int pin(const struct rl_exec_target *t, struct join *j, rl_error_t *err)
+{
+  j->pidfd = pidfd_open(t->pid, 0);
+  if (j->pidfd < 0 && errno != ENOSYS)
+    return errno == ESRCH
+               ? not_running(t, err)
+               : rl_make_error(err, errno, "pidfd_open `%d` (container %s)", (int)t->pid, t->name);
+  if (open_namespaces(t, j, err) < 0)
+    return -1;
+  cleanup_free char *root = rl_xasprintf("/proc/%d/root", (int)t->pid);
+  j->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (j->rootfd < 0)
+    return proc_error(t, "root", err);
+  if (read_facts(t, j, err) < 0)
+    return -1;
+  if (t->start_time == 0 || rl_proc_start_time(t->pid) != t->start_time)
+    return not_running(t, err);
+  if (!(j->flags & CLONE_NEWUSER))
+    return rl_make_error(err, 0, "container %s shares rless' user namespace: nothing to join",
+                         t->name);
+  return 0;
+}
+
+/* ---- The joiner and the process (inside). ---- */
+
+__attribute__((noreturn)) static void fail(int sock, rl_error_t *err)
+{
+  int code = (*err)->exit_code;
+  rl_sync_send_error(sock, *err);
+  rl_error_free(err);
+  _exit(code);
+}
+
+static int join_namespaces(const struct join *j, rl_error_t *err)
+{
+  /* One call joins them all with the credentials of the new user namespace
+   * (Linux 5.8); before, setns takes only namespace fds: EINVAL. */
+  if (j->pidfd >= 0 && setns(j->pidfd, j->flags) == 0)
+    return 0;
+  if (j->pidfd >= 0 && errno != EINVAL)
+    return rl_make_error(err, errno, "join the container's namespaces (setns on its pidfd)");
+  for (size_t i = 0; i < N_NS; i++) {
+    if (j->fds[i] >= 0 && setns(j->fds[i], namespaces[i].flag) < 0)
+      return rl_make_error(err, errno, "join the container's %s namespace", namespaces[i].name);
+  }
+  return 0;
+}
+
+/* setns of the mount namespace leaves us at its root, which is pid 1's
+ * after pivot_root; pid 1 may have chrooted since, and its root wins. */
+static int enter_root(int rootfd, rl_error_t *err)
+{
+  struct stat want, have;
+  if (fstat(rootfd, &want) < 0 || stat("/", &have) < 0)
+    return rl_make_error(err, errno, "stat the container's root directory");
+  if ((want.st_dev != have.st_dev || want.st_ino != have.st_ino) &&
+      (fchdir(rootfd) < 0 || chroot(".") < 0))
+    return rl_make_error(err, errno, "chroot to the root directory of the container's pid 1");
+  if (chdir("/") < 0)
+    return rl_make_error(err, errno, "chdir `/` in the container");
+  return 0;
+}
+
+static int resolve_user(const struct exec_job *x, struct rl_user *u, rl_error_t *err)
+{
+  cleanup_free char *passwd = rl_read_file_at(AT_FDCWD, "/etc/passwd", 4 << 20, NULL);
+  cleanup_free char *group = rl_read_file_at(AT_FDCWD, "/etc/group", 4 << 20, NULL);
+  cleanup_free char *keep = NULL;
+  const char *spec = x->o->user ? x->o->user : x->t->user;
+  if (spec == NULL && x->t->keep_id)
+    spec = keep = rl_xasprintf("%u:%u", (unsigned)x->host_uid, (unsigned)x->host_gid);
+  return rl_user_resolve(spec, passwd, group, u, err);
+}
+
+/* Always a new session: the process must not share rless' controlling
+ * terminal (TIOCSTI on it would type into the host shell). */
+static int setup_stdio(const struct exec_job *x, int sock, rl_error_t *err)
+{
+  if (x->o->tty) {
+    if (rl_sync_send(sock, RL_SYNC_TTY, 0, err) < 0)
+      return -1;
+    return rl_console_setup_child(sock, x->has_winsize ? &x->ws : NULL, err);
+  }
+  if (setsid() < 0)
+    return rl_make_error(err, errno, "setsid");
+  for (int fd = 0; fd <= 2; fd++) {
+    if ((fd == 0 && !x->o->interactive) || x->o->detach) {
+      if (dup2(x->nullfd, fd) < 0)
+        return rl_make_error(err, errno, "open `/dev/null` as fd %d of the process", fd);
+    }
+  }
+  return 0;
+}
+
+static int prepare_process(const struct exec_job *x, int sock, rl_strv_t *env, rl_error_t *err)
+{
+  char host[HOST_NAME_MAX + 1] = "";
+  struct rl_user u = {0};
+  uint64_t caps = x->t->caps & x->j.capbnd;
+  if (enter_root(x->j.rootfd, err) < 0)
+    return -1;
+  if (gethostname(host, sizeof(host)) < 0)
+    return rl_make_error(err, errno, "read the container's host name");
+  if (resolve_user(x, &u, err) < 0)
+    return -1;
+  rl_proc_env(host, x->o->tty, u.home, &x->t->env, &x->o->env, env);
+  const char *wd = x->o->workdir ? x->o->workdir : x->t->workdir ? x->t->workdir : "/";
+  if (setup_stdio(x, sock, err) == 0 && rl_caps_drop_bounding(caps, err) == 0 &&
+      rl_proc_switch_user(&u, x->j.setgroups_allowed, x->j.single_id, caps, err) == 0 &&
+      chdir(wd) < 0)
+    rl_make_error(err, errno, "chdir to the working directory `%s` in the container", wd);
+  rl_user_free(&u);
+  return *err ? -1 : 0;
+}
+
+__attribute__((noreturn)) static void process_main(const struct exec_job *x, int sock)
+{
+  rl_error_t err = NULL;
+  cleanup_strv rl_strv_t env = {0};
+  if (prepare_process(x, sock, &env, &err) < 0 || rl_proc_exec(x->o->argv.v, &env, &err) < 0)
+    fail(sock, &err);
+  _exit(RL_EXIT_FAILURE);
+}
+
+__attribute__((noreturn)) static void joiner_main(const struct exec_job *x, int sock)
+{
+  rl_error_t err = NULL;
+  /* Not dumpable until exec: a process of the container (same uid inside)
+   * must not ptrace us or open our /proc files while we hold host fds and
+   * every capability of its user namespace. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    rl_make_error(&err, errno, "prctl(PR_SET_DUMPABLE)");
+    fail(sock, &err);
+  }
+  if (join_namespaces(&x->j, &err) < 0)
+    fail(sock, &err);
+  pid_t pid = fork();
+  if (pid < 0) {
+    rl_make_error(&err, errno, "fork into the container's pid namespace");
+    fail(sock, &err);
+  }
+  if (pid == 0)
+    process_main(x, sock);
+  if (rl_sync_send(sock, RL_SYNC_PID, pid, &err) < 0)
+    fail(sock, &err);
+  _exit(0);
+}
+
+/* ---- rless' side: start the joiner, relay, wait. ---- */
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+/* After the process exits, the pty is drained until it stays quiet this many
+ * 100 ms polls: a background job of the process may keep it open for ever. */
+#define RELAY_DRAIN_POLLS 3
+
+struct relay {
+  pid_t joiner;
+  pid_t pid; /* the process (host pid), 0 until the joiner sends it */
+  int status;
+  bool exited, joiner_exited, sync_eof;
+  pid_t early_pid; /* reaped before its pid arrived on the socket */
+  int early_status;
+  int sock;
+  int master; /* pty master with -t, else -1 */
+  bool stdin_open;
+  char in[4096]; /* stdin bytes not yet written to the pty */
+  size_t in_len, in_off;
+  struct rl_term term;
+  rl_error_t child_err; /* the first error the joiner or the process reported */
+};
+
+static int block_signals(sigset_t *old, int *sfd, rl_error_t *err)
+{
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < RL_ARRAY_SIZE(forwarded); i++)
+    sigaddset(&set, forwarded[i]);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGWINCH);
+  if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+    return rl_make_error(err, errno, "block signals");
+  *sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (*sfd < 0) {
+    rl_make_error(err, errno, "signalfd");
+    sigprocmask(SIG_SETMASK, old, NULL);
+    return -1;
+  }
+  return 0;
+}
+
+static int on_sync(struct relay *r, rl_error_t *err)
+{
+  struct rl_sync_msg m;
+  int n = rl_sync_recv(r->sock, &m, err);
+  if (n <= 0) {
+    r->sync_eof = true;
+    return n;
+  }
+  if (m.type == RL_SYNC_PID) {
+    r->pid = m.value;
+    if (r->early_pid == r->pid) {
+      r->status = r->early_status;
+      r->exited = true;
+    }
+  } else if (m.type == RL_SYNC_TTY) {
+    if (rl_fd_recv(r->sock, &r->master, err) < 0)
+      return -1;
+    fcntl(r->master, F_SETFL, fcntl(r->master, F_GETFL) | O_NONBLOCK);
+    rl_console_copy_winsize(isatty(0) ? 0 : 1, r->master);
+    if (r->stdin_open && rl_term_raw(&r->term, 0, err) < 0)
+      return -1;
+  } else if (m.type == RL_SYNC_ERROR && r->child_err == NULL) {
+    rl_sync_to_error(&m, &r->child_err);
+  }
+  return 0;
+}
+
+static void reap(struct relay *r)
+{
+  int st;
+  pid_t p;
+  while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+    if (p == r->pid) {
+      r->status = st;
+      r->exited = true;
+    } else if (p == r->joiner) {
+      r->joiner_exited = true;
+    } else if (r->pid <= 0) {
+      r->early_pid = p;
+      r->early_status = st;
+    }
+  }
+}
+
+static void on_signal(struct relay *r, int sfd)
+{
+  struct signalfd_siginfo si;
+  while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+    int sig = (int)si.ssi_signo;
+    if (sig == SIGWINCH && r->master >= 0)
+      rl_console_copy_winsize(isatty(0) ? 0 : 1, r->master);
+    else if (sig == SIGCHLD)
+      reap(r);
+    else if (sig != SIGWINCH && r->pid > 0 && !r->exited)
+      kill(r->pid, sig);
+  }
+}
+
+static void pump_master(struct relay *r)
+{
+  if (rl_console_pump(r->master, 1) <= 0 && errno != EAGAIN)
+    close(rl_steal_fd(&r->master));
+}
+
+/* Stdin goes to the pty through a buffer and non-blocking writes: a process
+ * that does not read its input must not stop its output. */
+static void read_stdin(struct relay *r)
+{
+  ssize_t n = read(0, r->in, sizeof(r->in));
+  if (n > 0) {
+    r->in_len = (size_t)n;
+    r->in_off = 0;
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    r->stdin_open = false;
+  }
+}
+
+static void write_master(struct relay *r)
+{
+  ssize_t w = write(r->master, r->in + r->in_off, r->in_len - r->in_off);
+  if (w > 0)
+    r->in_off += (size_t)w;
+  if (r->in_off >= r->in_len || (w < 0 && errno != EAGAIN && errno != EINTR))
+    r->in_len = r->in_off = 0;
+  if (w < 0 && errno != EAGAIN && errno != EINTR)
+    r->stdin_open = false;
+}
+
+static bool finished(const struct relay *r)
+{
+  if (r->exited)
+    return r->master < 0;
+  return r->sync_eof && r->pid <= 0 && r->joiner_exited; /* failed before the fork */
+}
+
+static int relay_loop(struct relay *r, int sfd, rl_error_t *err)
+{
+  for (int idle = 0; !finished(r) && idle < RELAY_DRAIN_POLLS;) {
+    struct pollfd p[4];
+    int n = 0, isync = -1, imaster = -1, iin = -1;
+    p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    if (!r->sync_eof)
+      p[isync = n++] = (struct pollfd){.fd = r->sock, .events = POLLIN};
+    if (r->master >= 0)
+      p[imaster = n++] =
+          (struct pollfd){.fd = r->master, .events = (short)(POLLIN | (r->in_len ? POLLOUT : 0))};
+    if (r->master >= 0 && r->stdin_open && r->in_len == 0)
+      p[iin = n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    int ready = poll(p, (nfds_t)n, r->exited ? 100 : -1);
+    if (ready < 0 && errno != EINTR)
+      return rl_make_error(err, errno, "poll");
+    idle = ready == 0 ? idle + 1 : 0;
+    if (p[0].revents)
+      on_signal(r, sfd);
+    if (isync >= 0 && p[isync].revents && on_sync(r, err) < 0)
+      return -1;
+    if (imaster >= 0 && r->master >= 0 && (p[imaster].revents & POLLOUT))
+      write_master(r);
+    if (imaster >= 0 && r->master >= 0 && (p[imaster].revents & (POLLIN | POLLHUP | POLLERR)))
+      pump_master(r);
+    if (iin >= 0 && r->master >= 0 && p[iin].revents)
+      read_stdin(r);
+  }
+  return 0;
+}
+
+static void kill_and_wait(pid_t pid)
+{
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
+static int exit_status(int st)
+{
+  if (WIFEXITED(st))
+    return WEXITSTATUS(st);
+  if (WIFSIGNALED(st))
+    return 128 + WTERMSIG(st);
+  return RL_EXIT_FAILURE;
+}
+
+static int relay(pid_t joiner, int sock, int sfd, const struct rl_exec_opts *o, rl_error_t *err)
+{
+  struct relay r = {.joiner = joiner, .sock = sock, .master = -1, .stdin_open = o->interactive};
+  int rc = relay_loop(&r, sfd, err);
+  rl_term_restore(&r.term);
+  if (r.master >= 0)
+    close(r.master);
+  close(r.sock);
+  if (rc < 0 && r.pid > 0 && !r.exited)
+    kill_and_wait(r.pid);
+  if (!r.joiner_exited)
+    kill_and_wait(joiner);
+  if (r.child_err) {
+    rl_error_free(err);
+    *err = rl_steal_ptr(&r.child_err);
+    return -1;
+  }
+  if (rc < 0)
+    return -1;
+  if (!r.exited)
+    return rl_make_error(err, 0, "the process exited before its command started");
+  return exit_status(r.status);
+}
+
+/* -d: done once the process has exec'd (the socket closes without an error). */
+static int detached(pid_t joiner, int sock, rl_error_t *err)
+{
+  rl_error_t child_err = NULL;
+  struct rl_sync_msg m;
+  int n;
+  while ((n = rl_sync_recv(sock, &m, err)) > 0)
+    if (m.type == RL_SYNC_ERROR && child_err == NULL)
+      rl_sync_to_error(&m, &child_err);
+  close(sock);
+  while (waitpid(joiner, NULL, 0) < 0 && errno == EINTR)
+    ;
+  if (child_err) {
+    rl_error_free(err);
+    *err = child_err;
+    return -1;
+  }
+  return n < 0 ? -1 : 0;
+}
+
+static pid_t start_joiner(const struct exec_job *x, int *sock, rl_error_t *err)
+{
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return rl_make_error(err, errno, "socketpair");
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(sv[0]);
+    joiner_main(x, sv[1]);
+  }
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return rl_make_error(err, errno, "fork to join container %s", x->t->name);
+  }
+  *sock = sv[0];
+  return pid;
+}
+
+static void job_init(struct exec_job *x, const struct rl_exec_target *t,
+                     const struct rl_exec_opts *o)
+{
+  *x = (struct exec_job){.t = t, .o = o, .host_uid = getuid(), .host_gid = getgid()};
+  x->j.pidfd = x->j.rootfd = -1;
+  for (size_t i = 0; i < N_NS; i++)
+    x->j.fds[i] = -1;
+}
+
+int rl_exec_run(const struct rl_exec_target *t, const struct rl_exec_opts *o, rl_error_t *err)
+{
+  struct exec_job x;
+  sigset_t old;
+  cleanup_close int sfd = -1;
+  job_init(&x, t, o);
+  cleanup_close int nullfd = x.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (nullfd < 0)
+    return rl_make_error(err, errno, "open `/dev/null`");
+  int sock = -1, r = pin(t, &x.j, err);
+  bool blocked = false;
+  /* Blocked before the fork, so no signal is lost; the process unblocks
+   * them just before exec.  As a subreaper rless inherits the process when
+   * the joiner exits. */
+  if (r == 0 && !o->detach) {
+    r = block_signals(&old, &sfd, err);
+    blocked = r == 0;
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  }
+  if (r == 0 && o->tty)
+    x.has_winsize = rl_console_get_winsize(&x.ws);
+  pid_t joiner = r == 0 ? start_joiner(&x, &sock, err) : -1;
+  join_close(&x.j);
+  if (joiner > 0)
+    r = o->detach ? detached(joiner, sock, err) : relay(joiner, sock, sfd, o, err);
+  if (blocked)
+    sigprocmask(SIG_SETMASK, &old, NULL);
+  return joiner > 0 ? r : -1;
+}
