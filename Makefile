@@ -65,6 +65,8 @@ unit: $(UNIT_BINS)
 # everything is there), so they pass on a fresh Debian 12 machine.
 check: deps
 	$(MAKE) all unit
+	@echo "== the registry client against real registries (tests/registry/run-tests.sh)"
+	bash tests/registry/run-tests.sh $(BUILD)/tests/test_registry
 	bash tests/integration/run.sh
 
 deps:
