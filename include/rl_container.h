@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/types.h>
 
+#include "rl_attach.h"
 #include "rl_error.h"
 #include "rl_idmap.h"
 #include "rl_mount.h"
@@ -42,6 +43,8 @@ struct rl_container {
   /* Called once the command was executed (err NULL) or failed to start. */
   void (*on_start)(void *ctx, pid_t pid1, rl_error_t err);
   void *on_start_ctx;
+  struct rl_attach_srv *attach; /* the monitor's attach socket with -t, or NULL */
+  pid_t pid1;                   /* host pid of pid 1, once a detached start returned */
   struct winsize winsize;
 };
 

@@ -7,8 +7,10 @@
 #include "rl_error.h"
 
 /* run -d, start: fork the monitor and wait until the command was executed.
- * The monitor runs the container to its end and rl_container_finish. */
-int rl_run_detached(struct rl_container *c, rl_error_t *err);
+ * The monitor runs the container to its end and rl_container_finish.  With
+ * attach_fd (run -it), *attach_fd is a connection to its attach socket made
+ * before the command started. */
+int rl_run_detached(struct rl_container *c, int *attach_fd, rl_error_t *err);
 
 /* Foreground runs: record the running state once the command started. */
 void rl_container_track(struct rl_container *c);

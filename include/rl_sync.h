@@ -14,6 +14,7 @@ enum rl_sync_type {
   RL_SYNC_TTY,           /* child -> parent: the pty master follows as SCM_RIGHTS */
   RL_SYNC_ERROR,         /* child -> parent: setup failed, details attached */
   RL_SYNC_HELPER,        /* child -> parent: pid of a helper (fuse-overlayfs) to stop at the end */
+  RL_SYNC_LISTENING,     /* monitor -> rless: the attach socket takes a client now */
 };
 
 struct rl_sync_msg {

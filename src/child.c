@@ -4,6 +4,7 @@
 #include "rl_console.h"
 #include "rl_container.h"
 #include "rl_passwd.h"
+#include "rl_proc.h"
 #include "rl_paths.h"
 #include "rl_sync.h"
 
@@ -58,22 +59,6 @@ static int setup_rootfs(const struct rl_container *c, int rootfd, rl_error_t *er
   return rl_pivot_root(rootfd, err);
 }
 
-static void build_env(const struct rl_container *c, const struct rl_user *u, rl_strv_t *env)
-{
-  cleanup_free char *host = rl_xasprintf("HOSTNAME=%s", c->hostname);
-  cleanup_free char *home = rl_xasprintf("HOME=%s", u->home);
-  rl_strv_push(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  rl_strv_push(env, host);
-  rl_strv_push(env, "container=rless");
-  if (c->opts->tty)
-    rl_strv_push(env, "TERM=xterm");
-  rl_strv_push(env, home);
-  for (size_t i = 0; i < c->image_env.n; i++)
-    rl_env_set(env, c->image_env.v[i]);
-  for (size_t i = 0; i < c->opts->env.n; i++)
-    rl_env_set(env, c->opts->env.v[i]);
-}
-
 static int resolve_user(const struct rl_container *c, struct rl_user *u, rl_error_t *err)
 {
   cleanup_free char *passwd = rl_read_file_at(AT_FDCWD, "/etc/passwd", 4 << 20, NULL);
@@ -83,27 +68,6 @@ static int resolve_user(const struct rl_container *c, struct rl_user *u, rl_erro
   if (spec == NULL && c->ns.mode == RL_USERNS_KEEP_ID)
     spec = keep = rl_xasprintf("%u:%u", (unsigned)c->ns.host_uid, (unsigned)c->ns.host_gid);
   return rl_user_resolve(spec, passwd, group, u, err);
-}
-
-static int switch_user(const struct rl_container *c, const struct rl_user *u, rl_error_t *err)
-{
-  if (!c->ns.deny_setgroups && setgroups(u->n_groups, u->groups) < 0)
-    return rl_make_error(err, errno, "set the supplementary groups of the container's user");
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-    return rl_make_error(err, errno, "prctl(PR_SET_KEEPCAPS)");
-  if (setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
-    rl_make_error(err, errno, "switch to uid %u gid %u in the container", (unsigned)u->uid,
-                  (unsigned)u->gid);
-    if (errno == EINVAL)
-      rl_error_hint(err,
-                    "that id is not mapped in the container's user namespace (%s); give "
-                    "your user subordinate ids in /etc/subuid and /etc/subgid",
-                    c->ns.mode == RL_USERNS_SINGLE ? "single-id mode maps only 0" : "see uid_map");
-    return -1;
-  }
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-    return rl_make_error(err, errno, "prctl(PR_SET_KEEPCAPS)");
-  return rl_caps_apply(c->caps, u->uid == 0, err);
 }
 
 static int setup_stdio(const struct rl_container *c, int sock, rl_error_t *err)
@@ -134,12 +98,13 @@ static int prepare_process(const struct rl_container *c, int sock, int rootfd, r
     return rl_make_error(err, errno, "set the host name `%s`", c->hostname);
   if (resolve_user(c, &u, err) < 0)
     return -1;
-  build_env(c, &u, env);
+  rl_proc_env(c->hostname, c->opts->tty, u.home, &c->image_env, &c->opts->env, env);
   const char *wd = c->workdir ? c->workdir : "/";
   if (c->workdir && rl_mkdir_p(wd, 0755, err) < 0)
     goto out;
   if (setup_stdio(c, sock, err) < 0 || rl_caps_drop_bounding(c->caps, err) < 0 ||
-      switch_user(c, &u, err) < 0)
+      rl_proc_switch_user(&u, !c->ns.deny_setgroups, c->ns.mode == RL_USERNS_SINGLE, c->caps, err) <
+          0)
     goto out;
   if (chdir(wd) < 0)
     rl_make_error(err, errno, "chdir to the working directory `%s`", wd);
@@ -158,24 +123,7 @@ static int exec_command(const struct rl_container *c, rl_strv_t *env, rl_error_t
   for (size_t i = 0; i < c->argv.n; i++)
     rl_strv_push(&argv, c->argv.v[i]);
 
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    return rl_make_error(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  signal(SIGPIPE, SIG_DFL);
-  /* Everything rless or its caller left open is closed by exec; the sync
-   * socket too, which tells the parent that exec succeeded. */
-  if (close_range(3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    return rl_make_error(err, errno, "close_range");
-  environ = env->v;
-  execvp(argv.v[0], argv.v);
-  int e = errno;
-  rl_make_error(err, e, "exec `%s` in the container", argv.v[0]);
-  rl_error_set_exit(err, e == ENOENT || e == ENOTDIR ? RL_EXIT_NOTFOUND : RL_EXIT_NOEXEC);
-  if (e == ENOENT)
-    rl_error_hint(err, "no such file in the container's PATH or root filesystem");
-  return -1;
+  return rl_proc_exec(argv.v, env, err);
 }
 
 /* pivot_root moves the root of every process of the mount namespace that

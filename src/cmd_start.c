@@ -129,7 +129,7 @@ static int start_one(const struct rl_store *s, const struct rl_global *g, const 
   if (run == NULL || rl_container_prepare_from(&c, &o, id, restore_source, &ctx, err) < 0)
     r = -1;
   else if (!attach)
-    r = rl_run_detached(&c, err);
+    r = rl_run_detached(&c, NULL, err);
   else {
     rl_container_track(&c);
     r = rl_container_run(&c, err);

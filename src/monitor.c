@@ -10,7 +10,10 @@
 #include "rl_paths.h"
 #include "rl_sync.h"
 
+#include "cstate_int.h"
+
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -60,9 +63,37 @@ static int open_io(struct rl_container *c, int devnull, rl_error_t *err)
   return 0;
 }
 
-__attribute__((noreturn)) static void monitor_main(struct rl_container *c, int sock)
+/* With -t: the attach socket.  When rless waits to attach (run -it), its
+ * connection is taken before the command starts, so no output is missed. */
+static int open_attach(struct rl_container *c, struct rl_attach_srv *srv, int sock, bool wait,
+                       rl_error_t *err)
+{
+  if (!c->opts->tty)
+    return 0;
+  cleanup_free char *dir = rl_cstate_run_path(c->id, err);
+  cleanup_free char *path = dir ? rl_xasprintf("%s/attach.sock", dir) : NULL;
+  if (path == NULL || rl_mkdir_p(dir, 0700, err) < 0 || rl_attach_listen(srv, path, err) < 0)
+    return -1;
+  srv->input = c->opts->interactive;
+  c->attach = srv;
+  if (!wait)
+    return 0;
+  if (rl_sync_send(sock, RL_SYNC_LISTENING, 0, err) < 0)
+    return -1;
+  struct pollfd p = {.fd = srv->listen_fd, .events = POLLIN};
+  if (poll(&p, 1, 10000) <= 0)
+    return rl_make_error(err, ETIMEDOUT, "wait for rless to attach to container %.12s", c->id);
+  int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0)
+    return rl_make_error(err, errno, "accept on the attach socket");
+  srv->clients[srv->n++] = fd;
+  return 0;
+}
+
+__attribute__((noreturn)) static void monitor_main(struct rl_container *c, int sock, bool wait)
 {
   rl_error_t err = NULL;
+  struct rl_attach_srv srv = {.listen_fd = -1};
   /* Its own session: closing the terminal that ran `rless run -d` does
    * not hang up the monitor or the container. */
   setsid();
@@ -70,7 +101,7 @@ __attribute__((noreturn)) static void monitor_main(struct rl_container *c, int s
   if (chdir("/") < 0)
     _exit(RL_EXIT_FAILURE);
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull < 0 || open_io(c, devnull, &err) < 0) {
+  if (devnull < 0 || open_io(c, devnull, &err) < 0 || open_attach(c, &srv, sock, wait, &err) < 0) {
     rl_sync_send_error(sock, err);
     _exit(RL_EXIT_FAILURE);
   }
@@ -86,10 +117,28 @@ __attribute__((noreturn)) static void monitor_main(struct rl_container *c, int s
     rl_error_free(&err);
   }
   rl_container_finish(c, code);
+  /* Attached clients see the end only now, with the exit recorded. */
+  rl_attach_exit(&srv, code);
+  rl_attach_close(&srv);
   _exit(0);
 }
 
-int rl_run_detached(struct rl_container *c, rl_error_t *err)
+/* run -it: connect once the monitor listens, before it starts the command. */
+static int connect_attach(const struct rl_container *c, int sock, int *fd, rl_error_t *err)
+{
+  struct rl_sync_msg m;
+  int r = rl_sync_recv(sock, &m, err);
+  if (r > 0 && m.type == RL_SYNC_ERROR)
+    return rl_sync_to_error(&m, err);
+  if (r <= 0 || m.type != RL_SYNC_LISTENING)
+    return r < 0 ? -1 : rl_make_error(err, 0, "the monitor of container %.12s ended early", c->id);
+  cleanup_free char *dir = rl_cstate_run_path(c->id, err);
+  cleanup_free char *path = dir ? rl_xasprintf("%s/attach.sock", dir) : NULL;
+  *fd = path ? rl_attach_connect(path, err) : -1;
+  return *fd < 0 ? -1 : 0;
+}
+
+int rl_run_detached(struct rl_container *c, int *attach_fd, rl_error_t *err)
 {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -98,18 +147,24 @@ int rl_run_detached(struct rl_container *c, rl_error_t *err)
   pid_t pid = fork();
   if (pid == 0) {
     close(sv[0]);
-    monitor_main(c, sv[1]);
+    monitor_main(c, sv[1], attach_fd != NULL);
   }
   close(sv[1]);
   if (pid < 0) {
     close(sv[0]);
     return rl_make_error(err, errno, "fork the container monitor");
   }
+  if (attach_fd && connect_attach(c, sv[0], attach_fd, err) < 0) {
+    close(sv[0]);
+    return -1;
+  }
   struct rl_sync_msg m;
   int r = rl_sync_recv(sv[0], &m, err);
   close(sv[0]);
-  if (r > 0 && m.type == RL_SYNC_PID)
+  if (r > 0 && m.type == RL_SYNC_PID) {
+    c->pid1 = m.value;
     return 0;
+  }
   if (r > 0 && m.type == RL_SYNC_ERROR)
     return rl_sync_to_error(&m, err);
   if (r == 0)

@@ -37,6 +37,7 @@ struct run_state {
   rl_error_t child_err; /* the first error the container reported */
   /* detached: pid 1's stdout and stderr (read ends) and the log they go to */
   int out, errout, log_fd;
+  struct rl_attach_srv *attach;
   struct rl_logbuf lb_out, lb_err;
   bool started; /* on_start was called */
 };
@@ -128,10 +129,12 @@ static void on_signal(struct run_state *s, int sfd)
 static void pump_master(struct run_state *s)
 {
   if (s->log_fd >= 0) {
-    char buf[8192];
+    char buf[4096];
     ssize_t n = read(s->master, buf, sizeof(buf));
     if (n > 0) {
       rl_ctrlog_feed(s->log_fd, &s->lb_out, buf, (size_t)n);
+      if (s->attach)
+        rl_attach_broadcast(s->attach, buf, (size_t)n);
       return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -201,7 +204,7 @@ static void write_master(struct run_state *s)
 static bool finished(const struct run_state *s)
 {
   if (s->exited) /* pid 1 gone: done once the pty or the pipes have drained */
-    return s->master < 0 && s->out < 0 && s->errout < 0;
+    return s->master < 0 && s->out < 0 && s->errout < 0 && s->sync_eof;
   return s->sync_eof && s->pid1 <= 0 && s->child_exited; /* died before forking pid 1 */
 }
 
@@ -209,7 +212,7 @@ static int supervise(const struct rl_container *c, struct run_state *s, int sfd,
 {
   int idle_after_exit = 0;
   while (!finished(s) && idle_after_exit < 50) {
-    struct pollfd p[6];
+    struct pollfd p[6 + 1 + RL_ATTACH_MAX_CLIENTS];
     int n = 0, isync = -1, imaster = -1, iin = -1, iout = -1, ierr = -1;
     p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     if (!s->sync_eof)
@@ -223,6 +226,9 @@ static int supervise(const struct rl_container *c, struct run_state *s, int sfd,
       p[iout = n++] = (struct pollfd){.fd = s->out, .events = POLLIN};
     if (s->errout >= 0)
       p[ierr = n++] = (struct pollfd){.fd = s->errout, .events = POLLIN};
+    int iattach = n;
+    size_t nattach = s->attach ? rl_attach_pollfds(s->attach, p + n) : 0;
+    n += (int)nattach;
     int r = poll(p, (nfds_t)n, s->exited ? 100 : -1);
     if (r < 0 && errno != EINTR)
       return rl_make_error(err, errno, "poll");
@@ -242,6 +248,8 @@ static int supervise(const struct rl_container *c, struct run_state *s, int sfd,
       pump_log(s, &s->out, &s->lb_out);
     if (ierr >= 0 && p[ierr].revents)
       pump_log(s, &s->errout, &s->lb_err);
+    if (nattach)
+      rl_attach_handle(s->attach, p + iattach, nattach, s->master);
     report_start(s, c);
   }
   report_start(s, c);
@@ -311,6 +319,7 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
                         .out = -1,
                         .errout = -1,
                         .log_fd = c->log_fd,
+                        .attach = c->attach,
                         .lb_out = {.stream = "stdout"},
                         .lb_err = {.stream = "stderr"}};
   if (block_signals(&old, &sfd, err) < 0)
@@ -318,7 +327,7 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
   /* Pid 1 is forked by the namespaced child, which exits at once: as a
    * subreaper rless becomes pid 1's parent and collects its status. */
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  if (c->opts->tty)
+  if (c->opts->tty && !c->has_winsize)
     c->has_winsize = rl_console_get_winsize(&c->winsize);
   int r = start(c, &s, err);
   if (r == 0)

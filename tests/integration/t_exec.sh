@@ -37,8 +37,8 @@ stop_c1() {
 }
 
 # start_c1 [RUN OPTION...] [-- IMAGE]: `rless run --name c1 OPTION... IMAGE sh -c ...` in the
-# background: pid 1 writes /tmp/p1 ("from-pid1") and becomes `sleep`. Returns once exec into
-# it works (10 s at most).
+# background (with --storage-driver $C1_DRIVER when set): pid 1 writes /tmp/p1 ("from-pid1")
+# and becomes `sleep`. Returns once exec into it works (10 s at most).
 start_c1() {
 	local opts=() img=$IMG i
 	while [[ $# -gt 0 ]]; do
@@ -49,7 +49,8 @@ start_c1() {
 		opts+=("$1")
 		shift
 	done
-	timeout -k 5 "$RUN_TIMEOUT" "$RLESS" --root "$STORE" run --name c1 "${opts[@]}" "$img" \
+	timeout -k 5 "$RUN_TIMEOUT" "$RLESS" --root "$STORE" ${C1_DRIVER:+--storage-driver "$C1_DRIVER"} \
+		run --name c1 "${opts[@]}" "$img" \
 		sh -c 'echo from-pid1 >/tmp/p1; exec sleep 120' </dev/null >"$T/c1.out" 2>"$T/c1.err" &
 	C1_BG=$!
 	trap stop_c1 EXIT
@@ -281,11 +282,11 @@ test_exec_detach() {
 
 test_exec_not_running_and_no_such_container() {
 	require_registry
-	run_rless --root "$STORE" run --name done "$IMG" true
+	run_rless --root "$STORE" run --name finished "$IMG" true
 	assert_rc 0
-	x done true
+	x finished true
 	assert_rc 125
-	assert_contains "$ERR" "container done is not running"
+	assert_contains "$ERR" "container finished is not running"
 	x bogus true
 	assert_rc 1
 	assert_contains "$ERR" "No such container: bogus"
@@ -335,4 +336,43 @@ test_exec_host_network() {
 	x_ok c1 readlink /proc/self/ns/net
 	assert_eq "$(readlink /proc/self/ns/net)" "$OUT" "--network host: the host's network namespace"
 	x_ok c1 hostname
+}
+
+test_exec_into_detached_container() {
+	require_registry
+	run_rless --root "$STORE" run -d --name web "$IMG" sh -c 'echo from-pid1 >/tmp/p1; exec sleep 120'
+	assert_rc 0
+	# shellcheck disable=SC2064
+	trap "$(printf %q "$RLESS") --root $(printf %q "$STORE") rm -f web >/dev/null 2>&1 || true" EXIT
+	local i
+	for ((i = 0; i < 50; i++)); do
+		x web cat /tmp/p1
+		[[ $RC -ne 0 ]] || break
+		sleep 0.1
+	done
+	assert_eq from-pid1 "$OUT" "exec into a container run with -d"
+	x_ok web ps -o pid,args
+	assert_contains "$OUT" "1 sleep 120" "its pid 1"
+	in_pty "stty rows 20 cols 60; $(xq -it web sh -c "'stty size; tty'")"
+	assert_rc 0
+	assert_match "$OUT" $'^20 60\n/dev/pts/[0-9]+$' "exec -it into a detached container"
+	run_rless --root "$STORE" rm -f web
+	assert_rc 0
+	x web true
+	assert_rc 1
+	assert_contains "$ERR" "No such container: web"
+}
+
+test_exec_fuse_overlayfs_container() {
+	require_registry
+	require_cmd fuse-overlayfs fuse-overlayfs
+	[[ -c /dev/fuse ]] || skip "/dev/fuse missing"
+	# pid 1 of a fuse-overlayfs container has a mount namespace of its own (nested in the
+	# daemon's): exec must join that one, where the root is the overlay.
+	C1_DRIVER=fuse-overlayfs start_c1
+	x_ok c1 sh -c 'cat /tmp/p1; grep -c " / / " /proc/self/mountinfo; cmp /proc/1/mountinfo /proc/self/mountinfo && echo same'
+	assert_eq $'from-pid1\n1\nsame' "$OUT" "exec in a fuse-overlayfs container"
+	x_ok c1 sh -c 'echo written-by-exec >/tmp/e'
+	x_ok c1 cat /tmp/e
+	assert_eq written-by-exec "$OUT"
 }

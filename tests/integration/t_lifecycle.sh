@@ -172,3 +172,84 @@ test_fifty_detached_containers() {
 	done
 	true
 }
+
+# tmux_start CMD: a tmux server of this test running CMD in a 100x30 window.
+tmux_start() {
+	require_cmd tmux tmux
+	TMUX_N=$((${TMUX_N:-0} + 1))
+	TMUX_SOCK=$T/tmux$TMUX_N.sock
+	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s rl -x 100 -y 30 "$1"
+}
+
+tmux_keys() {
+	tmux -S "$TMUX_SOCK" send-keys -t rl "$@"
+}
+
+# tmux_wait_for TEXT: until the pane shows TEXT (10 s at most).
+tmux_wait_for() {
+	local i
+	for i in $(seq 100); do
+		tmux -S "$TMUX_SOCK" capture-pane -p -t rl | grep -qF -- "$1" && return 0
+		sleep 0.1
+	done
+	echo "pane:" >&2
+	tmux -S "$TMUX_SOCK" capture-pane -p -t rl >&2
+	fail "the terminal never showed: $1"
+}
+
+test_run_it_detach_and_attach_again() {
+	require_registry
+	r_ok pull -q "$IMG"
+	printf '#!/bin/sh\n"%s" --root "%s" "$@"; echo "rc=$?"; exec sleep 60\n' "$RLESS" "$STORE" >"$T/r.sh"
+	chmod +x "$T/r.sh"
+	tmux_start "$T/r.sh run -it --name a1 $IMG sh"
+	tmux_keys 'echo in-$((40+2))' Enter
+	tmux_wait_for "in-42"
+	tmux_keys C-p C-q
+	tmux_wait_for "detached from container"
+	tmux_wait_for "rc=0"
+	r_ok ps
+	assert_contains "$OUT" "a1" "the container runs on after the detach"
+	tmux -S "$TMUX_SOCK" kill-server
+	tmux_start "$T/r.sh attach a1"
+	sleep 0.5
+	tmux_keys 'echo back-$((1+1)); exit 3' Enter
+	tmux_wait_for "back-2"
+	tmux_wait_for "rc=3"
+	tmux -S "$TMUX_SOCK" kill-server
+	r_ok wait a1
+	assert_eq "3" "$OUT"
+	r_ok rm a1
+}
+
+test_attach_with_own_detach_keys() {
+	require_registry
+	r_ok run -dit --name a2 "$IMG" sh
+	printf '#!/bin/sh\n"%s" --root "%s" "$@"; echo "rc=$?"; exec sleep 60\n' "$RLESS" "$STORE" >"$T/r.sh"
+	chmod +x "$T/r.sh"
+	tmux_start "$T/r.sh attach --detach-keys ctrl-a,d a2"
+	sleep 0.5
+	tmux_keys 'echo hi-$((2*3))' Enter
+	tmux_wait_for "hi-6"
+	tmux_keys C-p C-q 'echo still-$((3*3))' Enter
+	tmux_wait_for "still-9" # ctrl-p ctrl-q are plain keys here
+	tmux_keys C-a d
+	tmux_wait_for "rc=0"
+	tmux -S "$TMUX_SOCK" kill-server
+	r_ok ps
+	assert_contains "$OUT" "a2"
+	r_ok logs a2
+	assert_contains "$OUT" "hi-6" "a terminal container's output is logged too"
+	r attach a2 --bogus
+	assert_rc 125
+	r_ok rm -f a2
+}
+
+test_attach_refuses_container_without_tty() {
+	require_registry
+	r_ok run -d --name a3 "$IMG" sleep 30
+	r attach a3
+	assert_rc 125
+	assert_contains "$ERR" "no terminal"
+	r_ok rm -f a3
+}

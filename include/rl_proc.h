@@ -1,0 +1,31 @@
+/* The container process's last steps, shared by run (pid 1) and exec. */
+#ifndef RL_PROC_H
+#define RL_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rl_error.h"
+#include "rl_passwd.h"
+#include "rl_util.h"
+
+/* PATH, HOSTNAME, container=rless, TERM (with a tty), HOME, then `base`
+ * (the image's env) and `extra` (-e) over them, later keys replacing
+ * earlier ones.  Pure. */
+void rl_proc_env(const char *hostname, bool tty, const char *home, const rl_strv_t *base,
+                 const rl_strv_t *extra, rl_strv_t *env);
+
+/* Supplementary groups (unless the user namespace denies setgroups), gid,
+ * uid, keeping capabilities across the switch, then `caps` as permitted and
+ * effective (inheritable for root), ambient cleared.  The bounding set must
+ * have been reduced before (rl_caps_drop_bounding).  `single_id`: the map
+ * has one id only, which the hint of an unmapped id names. */
+int rl_proc_switch_user(const struct rl_user *u, bool setgroups_allowed, bool single_id,
+                        uint64_t caps, rl_error_t *err);
+
+/* no_new_privs, signals unblocked and SIGPIPE default, every fd above 2
+ * close-on-exec, execvp with `env` (its PATH finds the command).  Returns
+ * only on failure: exit code 127 when the command is not found, else 126. */
+int rl_proc_exec(char *const *argv, rl_strv_t *env, rl_error_t *err);
+
+#endif
