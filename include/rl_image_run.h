@@ -21,5 +21,4 @@ int rl_image_argv(json_t *config, const char *entrypoint, const rl_strv_t *args,
 /* Fill c's rootfs source and runtime fields for c->opts->image. */
 int rl_image_prepare(struct rl_container *c, rl_error_t *err);
 
-
 #endif
