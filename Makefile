@@ -17,7 +17,8 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)
 # --as-needed with a static archive: each binary gets only the objects and
 # shared libraries its own call graph reaches, so `rless run` never loads
 # libcurl, libarchive or libcrypto (they cost ~10 ms of start-up).
-LIBS     := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS)) -lsubid
+# libsubid is dlopen()ed for the lookup only (src/idmap.c): not linked.
+LIBS     := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS))
 
 SRCS     := $(wildcard src/*.c)
 OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))

@@ -1,6 +1,7 @@
 #include "rl_idmap.h"
 #include "rl_util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <shadow/subid.h>
@@ -39,10 +40,39 @@ size_t rl_idrange_normalize(struct rl_idrange *r, size_t n)
   return out;
 }
 
-static void append_subids(bool gid, const char *owner, struct rl_idrange **all, size_t *n)
+/* libsubid is opened only for the lookup: it pulls in ten more libraries
+ * (PAM, SELinux, audit...) that cost a start time and memory, and single-id
+ * runs never need them.  It stays loaded afterwards: unmapping it costs a
+ * start as much as loading it. */
+struct subid_lib {
+  void *handle;
+  bool (*init)(const char *progname, FILE *logfd);
+  int (*uid_ranges)(const char *owner, struct subid_range **ranges);
+  int (*gid_ranges)(const char *owner, struct subid_range **ranges);
+};
+
+static int subid_open(struct subid_lib *l, rl_error_t *err)
+{
+  l->handle = dlopen("libsubid.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (l->handle == NULL) {
+    rl_make_error(err, 0, "load libsubid to find your subordinate ids: %s", dlerror());
+    return rl_error_hint(err, "install it (sudo apt-get install libsubid4), or run with "
+                              "--userns=single");
+  }
+  *(void **)&l->init = dlsym(l->handle, "subid_init");
+  *(void **)&l->uid_ranges = dlsym(l->handle, "subid_get_uid_ranges");
+  *(void **)&l->gid_ranges = dlsym(l->handle, "subid_get_gid_ranges");
+  if (l->init && l->uid_ranges && l->gid_ranges)
+    return 0;
+  dlclose(l->handle);
+  return rl_make_error(err, 0, "libsubid.so.4 lacks subid_get_uid_ranges: too old a shadow");
+}
+
+static void append_subids(const struct subid_lib *l, bool gid, const char *owner,
+                          struct rl_idrange **all, size_t *n)
 {
   struct subid_range *got = NULL;
-  int k = gid ? subid_get_gid_ranges(owner, &got) : subid_get_uid_ranges(owner, &got);
+  int k = gid ? l->gid_ranges(owner, &got) : l->uid_ranges(owner, &got);
   if (k <= 0) {
     free(got);
     return;
@@ -63,16 +93,21 @@ int rl_subid_ranges(bool gid, const char *name, unsigned long id, struct rl_idra
   size_t n = 0;
   char idstr[32];
 
+  struct subid_lib lib;
+  if (subid_open(&lib, err) < 0)
+    return -1;
   /* libsubid logs parse problems to its log stream; keep them off the user's terminal. */
   cleanup_fclose FILE *devnull = fopen("/dev/null", "we");
-  if (devnull == NULL)
+  if (devnull == NULL) {
+    dlclose(lib.handle);
     return rl_make_error(err, errno, "open `/dev/null`");
-  subid_init("rless", devnull);
+  }
+  lib.init("rless", devnull);
   if (name)
-    append_subids(gid, name, &all, &n);
+    append_subids(&lib, gid, name, &all, &n);
   snprintf(idstr, sizeof(idstr), "%lu", id);
-  append_subids(gid, idstr, &all, &n);
-  subid_init("rless", stderr);
+  append_subids(&lib, gid, idstr, &all, &n);
+  lib.init("rless", stderr);
   *out = all;
   return (int)rl_idrange_normalize(all, n);
 }
