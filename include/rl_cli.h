@@ -41,6 +41,7 @@ int rl_cmd_kill(int argc, char **argv, const struct rl_global *g, rl_error_t *er
 int rl_cmd_attach(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 /* cmd_start.c: a stopped container again, from its record */
 int rl_cmd_start(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_restart(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 /* cmd_exec.c: a new process in a running container */
 int rl_cmd_exec(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_pull(int argc, char **argv, const struct rl_global *g, rl_error_t *err);

@@ -4,6 +4,7 @@
 #define RL_MONITOR_H
 
 #include "rl_container.h"
+#include "rl_store.h"
 #include "rl_error.h"
 
 /* run -d, start: fork the monitor and wait until the command was executed.
@@ -18,6 +19,10 @@ void rl_container_track(struct rl_container *c);
 /* After the container ended with `code` (docker's codes): exit.json, then
  * the --rm cleanup. */
 void rl_container_finish(struct rl_container *c, int code);
+
+/* Stop a container: its stop signal, SIGKILL after `timeout` seconds, then
+ * its monitor given a moment to record the exit.  Nothing when not running. */
+int rl_container_stop(const struct rl_store *s, const char *ref, long timeout, rl_error_t *err);
 
 /* A signal by name ("TERM", "SIGTERM", any case) or number; -1 if none. */
 int rl_signal_parse(const char *s);

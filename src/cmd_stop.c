@@ -44,7 +44,7 @@ static bool wait_gone(pid_t pid, int ms)
 
 /* Stop one container: its stop signal, then SIGKILL after `timeout` seconds;
  * then its monitor, which records the exit, is given a moment to finish. */
-static int stop_one(const struct rl_store *s, const char *ref, long timeout, rl_error_t *err)
+int rl_container_stop(const struct rl_store *s, const char *ref, long timeout, rl_error_t *err)
 {
   char id[65];
   struct rl_cstate c = {0};
@@ -66,7 +66,12 @@ static int stop_one(const struct rl_store *s, const char *ref, long timeout, rl_
       wait_gone(c.monitor_pid, 5000);
   }
   rl_cstate_free(&c);
-  if (*err)
+  return *err ? -1 : 0;
+}
+
+static int stop_one(const struct rl_store *s, const char *ref, long timeout, rl_error_t *err)
+{
+  if (rl_container_stop(s, ref, timeout, err) < 0)
     return -1;
   printf("%s\n", ref);
   return 0;

@@ -9,6 +9,7 @@ static const struct rl_command commands[] = {
     {"stop", rl_cmd_stop, "stop containers: their stop signal, then SIGKILL"},
     {"kill", rl_cmd_kill, "send a signal to containers"},
     {"start", rl_cmd_start, "start stopped containers again"},
+    {"restart", rl_cmd_restart, "stop containers and start them again"},
     {"attach", rl_cmd_attach, "attach to a running container's terminal"},
     {"exec", rl_cmd_exec, "run a command in a running container"},
     {"pull", NULL, "pull an image from a registry"},

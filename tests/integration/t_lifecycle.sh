@@ -253,3 +253,25 @@ test_attach_refuses_container_without_tty() {
 	assert_contains "$ERR" "no terminal"
 	r_ok rm -f a3
 }
+
+test_restart_runs_it_again() {
+	require_registry
+	r_ok run -d --name rs1 "$IMG" sh -c 'echo run >>/count; sleep 60'
+	r_ok restart -t 0 rs1
+	assert_eq "rs1" "$OUT"
+	r_ok exec rs1 wc -l /count
+	assert_match "$OUT" '^2 /count$' "restarted with its upper layer"
+	r_ok rm -f rs1
+}
+
+test_runtime_dir_wiped_then_start() {
+	require_registry
+	r_ok run --name w1 "$IMG" sh -c 'echo x >>/f; wc -l </f'
+	rm -rf "$XDG_RUNTIME_DIR/rless"
+	r_ok ps -a
+	assert_contains "$OUT" "w1" "ps -a knows it without the runtime dir"
+	assert_contains "$OUT" "Exited (0)"
+	r_ok start -a w1
+	assert_eq "2" "$OUT"
+	r_ok rm w1
+}
