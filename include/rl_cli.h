@@ -2,7 +2,8 @@
  * and returns the process exit code (>= 0), or a negative value with *err set.
  *
  * Two binaries share this: `rless` (run, info, images...) links no network
- * or archive library, and `rless-image` (pull, login, logout) does; rless
+ * or archive library, and `rless-image` (pull, save, load, import, login,
+ * logout, commit, diff, export) does; rless
  * hands those commands to rless-image with exec. */
 #ifndef RL_CLI_H
 #define RL_CLI_H

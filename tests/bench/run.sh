@@ -123,7 +123,41 @@ print([i for i in d["images"] if i["id"] == sys.argv[2]][0]["layers"][0][7:])' \
 		--command-name read-in-rless "runuser -u $RLESSTEST_USER -- env -i ${env1[*]} $stage/build/rless --root $w/ref run --rm --pull=never $img sh -c 'find / -xdev -type f -print0 | xargs -0 cat >/dev/null'" \
 		--command-name read-on-host "runuser -u $RLESSTEST_USER -- unshare -Ur sh -c 'cd $layer && find . -xdev -type f -print0 | xargs -0 cat >/dev/null'"
 	summary "$w/io.json"
-	cp "$w/pull.json" "$w/io.json" "$top/build/" 2>/dev/null || true
+	lifecycle_bench "$stage" "$img"
+	cp "$w/pull.json" "$w/io.json" "$w/exec.json" "$w/rund.json" "$top/build/" 2>/dev/null || true
+}
+
+# exec into a running container: rless vs nsenter into the same namespaces vs podman exec
+# (runc: crun refuses this hybrid cgroup host); run -d latency; the monitor's memory.
+lifecycle_bench() {
+	local stage=$1 img=$2 w=$1/work rl pid mon p runs=${RLESS_BENCH_RUNS:-30}
+	rl="$stage/build/rless --root $w/ref"
+	local pod="podman --runtime runc --root $w/ps --runroot $w/pr"
+	as_user $rl rm -f bench-exec >/dev/null 2>&1 || true
+	as_user $rl run -d --name bench-exec "$img" sleep 600 >/dev/null
+	pid=$(as_user $rl inspect bench-exec | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["Pid"])')
+	as_user $pod pull -q --tls-verify=false "$img" >/dev/null
+	as_user $pod run -d --name bench-exec --net none "$img" sleep 600 >/dev/null || true
+	hyperfine --warmup 3 --runs "$runs" --export-json "$w/exec.json" \
+		--command-name rless-exec "runuser -u $RLESSTEST_USER -- env -i ${env1[*]} $rl exec bench-exec true" \
+		--command-name nsenter "runuser -u $RLESSTEST_USER -- nsenter -t $pid -U -m -p -u -i -n -C --preserve-credentials true" \
+		--command-name podman-exec "runuser -u $RLESSTEST_USER -- env -i ${env1[*]} $pod exec bench-exec true"
+	python3 - "$w/exec.json" <<'PY'
+import json, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+for n, r in res.items():
+    print(f"  {n:12s} median {r['median'] * 1000:7.2f} ms")
+print(f"# ratio rless-exec/nsenter (median): {res['rless-exec']['median'] / res['nsenter']['median']:.2f}")
+print(f"# ratio rless-exec/podman-exec (median): {res['rless-exec']['median'] / res['podman-exec']['median']:.2f}")
+PY
+	hyperfine --warmup 2 --runs "$runs" --export-json "$w/rund.json" \
+		--command-name "rless run -d" "runuser -u $RLESSTEST_USER -- env -i ${env1[*]} $rl run -d --rm $img true"
+	mon=$(pgrep -u "$RLESSTEST_USER" -f -- "--name bench-exec" | head -1)
+	for p in $mon; do
+		echo "# monitor (pid $p): $(grep VmRSS /proc/"$p"/status | tr -s ' \t' ' '), $(grep '^Pss:' /proc/"$p"/smaps_rollup | tr -s ' ' ' ')"
+	done
+	as_user $rl rm -f bench-exec >/dev/null 2>&1 || true
+	as_user $pod rm -f bench-exec >/dev/null 2>&1 || true
 }
 
 user_main() {
