@@ -36,6 +36,11 @@ void rl_manifest_free(struct rl_manifest *m);
 int rl_manifest_select(const struct rl_manifest *index, const char *os, const char *arch,
                        const char *variant, const struct rl_descriptor **out, rl_error_t *err);
 
+/* The same for a given host platform {os, arch, variant} (tests). */
+int rl_manifest_select_for(const struct rl_manifest *index, const char *os, const char *arch,
+                           const char *variant, const char *const host[3],
+                           const struct rl_descriptor **out, rl_error_t *err);
+
 /* "linux/amd64" for this machine (variant for arm). */
 void rl_platform_host(const char **os, const char **arch, const char **variant);
 /* Parse --platform os/arch[/variant]. */

@@ -621,8 +621,9 @@ static int variant_rank(const char *arch, const char *prefer, const char *entry_
   return v == NULL ? 2 : 1;
 }
 
-int rl_manifest_select(const struct rl_manifest *index, const char *os, const char *arch,
-                       const char *variant, const struct rl_descriptor **out, rl_error_t *err)
+int rl_manifest_select_for(const struct rl_manifest *index, const char *os, const char *arch,
+                           const char *variant, const char *const host[3],
+                           const struct rl_descriptor **out, rl_error_t *err)
 {
   *out = NULL;
   if (index->kind != RL_MANIFEST_INDEX)
@@ -633,10 +634,8 @@ int rl_manifest_select(const struct rl_manifest *index, const char *os, const ch
   const char *prefer = variant && *variant ? variant_canonical(want, variant) : NULL;
   /* amd64 variants (v2, v3) are CPU levels any amd64 image runs on; others must match. */
   bool strict = prefer && strcmp(want, "amd64") != 0;
-  const char *hos, *harch, *hvariant;
-  rl_platform_host(&hos, &harch, &hvariant);
-  if (prefer == NULL && strcmp(os, hos) == 0 && strcmp(want, harch) == 0)
-    prefer = variant_canonical(harch, hvariant);
+  if (prefer == NULL && strcmp(os, host[0]) == 0 && strcmp(want, host[1]) == 0)
+    prefer = variant_canonical(host[1], host[2]);
   int best = 0;
   for (size_t i = 0; i < index->n_manifests; i++) {
     const struct rl_descriptor *d = &index->manifests[i];
@@ -656,6 +655,14 @@ int rl_manifest_select(const struct rl_manifest *index, const char *os, const ch
                 variant && *variant ? variant : "", have);
   return rl_error_hint(err,
                        "choose one of the image's platforms with --platform OS/ARCH[/VARIANT]");
+}
+
+int rl_manifest_select(const struct rl_manifest *index, const char *os, const char *arch,
+                       const char *variant, const struct rl_descriptor **out, rl_error_t *err)
+{
+  const char *host[3];
+  rl_platform_host(&host[0], &host[1], &host[2]);
+  return rl_manifest_select_for(index, os, arch, variant, host, out, err);
 }
 
 /* ---- image config ---- */
