@@ -279,17 +279,22 @@ static int read_exit(int dirfd, const char *dir, const char *started, int *code)
 }
 
 /* After pid 1 is gone: exit.json, waiting for the monitor to write it. */
-static int wait_exit_record(const char *dir, const char *started, int *code, rl_error_t *err)
+/* dirfd was opened before pid 1 exited: an `rm -f` that moves the dir away
+ * right after the monitor wrote the record cannot take it from us. */
+static int wait_exit_record(int dirfd, const char *dir, const char *started, int *code,
+                            rl_error_t *err)
 {
-  cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   cleanup_close int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (in < 0)
     return rl_make_error(err, errno, "inotify_init1");
   *code = -1;
   if (dirfd < 0)
     return 0; /* removed as it exited (--rm, rm -f): its code is gone with it */
-  /* Watch first, then look: a record written in between is not missed. */
-  if (inotify_add_watch(in, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
+  /* Watch first, then look: a record written in between is not missed.
+   * Through the fd: the dir may have been moved already. */
+  char self[64];
+  snprintf(self, sizeof(self), "/proc/self/fd/%d", dirfd);
+  if (inotify_add_watch(in, self, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
     return rl_make_error(err, errno, "watch the container dir `%s`", dir);
   struct timespec t0, t;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -323,13 +328,14 @@ int rl_cstate_wait(const struct rl_store *s, const char *id, int *code, rl_error
   int r = 0;
   *code = c.status == RL_CSTATUS_CREATED ? 0 : c.exit_code;
   if (c.status == RL_CSTATUS_RUNNING) {
+    cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     cleanup_close int pidfd = rl_pidfd_for(c.pid, c.pid_start);
     if (pidfd < 0 && errno != ESRCH)
       r = rl_make_error(err, errno, "pidfd_open %d (pid 1 of container %.12s)", (int)c.pid, id);
     if (pidfd >= 0)
       rl_pidfd_wait(pidfd, -1);
     if (r == 0)
-      r = wait_exit_record(dir, c.started_at, code, err);
+      r = wait_exit_record(dirfd, dir, c.started_at, code, err);
   }
   rl_cstate_free(&c);
   return r;
