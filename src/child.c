@@ -80,6 +80,10 @@ static int setup_stdio(const struct rl_container *c, int sock, rl_error_t *err)
       return -1;
     return rl_console_setup_child(sock, c->has_winsize ? &c->winsize : NULL, err);
   }
+  /* A session of its own: without a controlling terminal the container
+   * cannot TIOCSTI keystrokes into the user's shell. */
+  if (setsid() < 0)
+    return rl_make_error(err, errno, "setsid in the container");
   if (c->opts->interactive || c->stdio[0] >= 0)
     return 0;
   cleanup_close int null = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -112,3 +112,15 @@ test_non_root_user_has_no_effective_caps() {
 	assert_eq "0000000000000000 0000000000000000 0000000000000000 00000000800405fb 0000000000000000 1" \
 		"$(caps_line <<<"$OUT")" "caps of uid 1000"
 }
+
+# Without -t pid 1 leads a session of its own and has no controlling terminal,
+# even when rless runs on one: it cannot TIOCSTI into the user's shell.
+test_no_tty_means_own_session() {
+	require_cmd script bsdutils
+	script -qec "$RLESS run --rootfs $ROOTFS cat /proc/self/stat" /dev/null >"$T/stat" </dev/null
+	local f
+	read -ra f <<<"$(tr -d '\r' <"$T/stat")"
+	assert_eq "1" "${f[0]}" "pid"
+	assert_eq "1" "${f[5]}" "session id (pid 1 is its leader)"
+	assert_eq "0" "${f[6]}" "controlling terminal"
+}
