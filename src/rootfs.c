@@ -130,15 +130,26 @@ static int mount_fuse_overlay(const struct rl_rootfs_source *s, pid_t *helper, r
   cleanup_free char *opts =
       rl_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowers, s->upper, s->work);
   char *argv[] = {"fuse-overlayfs", "-f", "-o", opts, s->merged, NULL};
+  /* Its chatter ("unknown argument ignored: lazytime") goes to a log next
+   * to the upper dir, and into the error when the mount fails. */
+  cleanup_free char *log = rl_xasprintf("%s.fuse-overlayfs.log", s->upper);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   pid_t pid;
-  int r = posix_spawn(&pid, prog, NULL, NULL, argv, environ);
+  int r = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
   if (r != 0)
     return rl_make_error(err, r, "run `%s`", prog);
   for (int i = 0; i < 1000 && !is_mounted(s->merged, parent.st_dev); i++) {
     int st;
     if (waitpid(pid, &st, WNOHANG) == pid) {
-      rl_make_error(err, 0, "fuse-overlayfs failed to mount `%s` (exit status %d)", s->merged,
-                    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+      cleanup_free char *said = rl_read_file_at(AT_FDCWD, log, 4096, NULL);
+      for (size_t n = said ? strlen(said) : 0; n > 0 && said[n - 1] == '\n'; n--)
+        said[n - 1] = '\0';
+      rl_make_error(err, 0, "fuse-overlayfs failed to mount `%s` (exit status %d): %s", s->merged,
+                    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+                    said && *said ? said : "it said nothing");
       return rl_error_hint(err, "is /dev/fuse usable by you? `rless info` checks it");
     }
     nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
