@@ -24,6 +24,12 @@ void rl_container_finish(struct rl_container *c, int code);
  * its monitor given a moment to record the exit.  Nothing when not running. */
 int rl_container_stop(const struct rl_store *s, const char *ref, long timeout, rl_error_t *err);
 
+/* Start a stopped container from its record: detached, or attached (then
+ * its exit status is returned).  Nothing when it runs already. */
+struct rl_global;
+int rl_container_start(const struct rl_store *s, const struct rl_global *g, const char *ref,
+                       bool attach, rl_error_t *err);
+
 /* A signal by name ("TERM", "SIGTERM", any case) or number; -1 if none. */
 int rl_signal_parse(const char *s);
 

@@ -106,10 +106,8 @@ static int restore_source(struct rl_container *c, void *ctx, rl_error_t *err)
   return 0;
 }
 
-/* Start one stopped container: detached, or attached with -a (then its
- * exit status is ours). */
-static int start_one(const struct rl_store *s, const struct rl_global *g, const char *ref,
-                     bool attach, rl_error_t *err)
+int rl_container_start(const struct rl_store *s, const struct rl_global *g, const char *ref,
+                       bool attach, rl_error_t *err)
 {
   char id[65];
   struct rl_cstate cs = {0};
@@ -147,41 +145,6 @@ static int open_store(const struct rl_global *g, struct rl_store *s, rl_error_t 
   return root == NULL ? -1 : rl_store_open(root, false, s, err);
 }
 
-int rl_cmd_restart(int argc, char **argv, const struct rl_global *g, rl_error_t *err)
-{
-  static const struct option opts[] = {
-      {"time", required_argument, NULL, 't'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
-  unsigned long timeout = 10;
-  int c;
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "+:t:", opts, NULL)) != -1) {
-    if (c == 't' && rl_parse_ulong(optarg, &timeout) == 0)
-      continue;
-    if (c == 'h')
-      return puts("Usage: rless restart [-t SECONDS] CONTAINER..."), 0;
-    return rl_make_error(err, 0, "bad option or value `%s` for `rless restart`", argv[optind - 1]);
-  }
-  if (optind >= argc)
-    return rl_make_error(err, 0, "`rless restart` needs at least one container");
-  struct rl_store s;
-  if (open_store(g, &s, err) < 0)
-    return -1;
-  int r = 0;
-  for (int i = optind; i < argc && r >= 0; i++) {
-    r = rl_container_stop(&s, argv[i], (long)timeout, err);
-    if (r == 0)
-      r = start_one(&s, g, argv[i], false, err);
-    if (r == 0)
-      printf("%s\n", argv[i]);
-  }
-  rl_store_close(&s);
-  return r;
-}
-
 int rl_cmd_start(int argc, char **argv, const struct rl_global *g, rl_error_t *err)
 {
   static const struct option opts[] = {
@@ -211,7 +174,7 @@ int rl_cmd_start(int argc, char **argv, const struct rl_global *g, rl_error_t *e
     return -1;
   int r = 0;
   for (int i = optind; i < argc && r >= 0; i++) {
-    r = start_one(&s, g, argv[i], attach, err);
+    r = rl_container_start(&s, g, argv[i], attach, err);
     if (r == 0 && !attach)
       printf("%s\n", argv[i]);
   }

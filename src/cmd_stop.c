@@ -103,7 +103,8 @@ static int for_each(const struct rl_store *s, int argc, char **argv,
   return failed ? RL_EXIT_FAILURE : 0;
 }
 
-int rl_cmd_stop(int argc, char **argv, const struct rl_global *g, rl_error_t *err)
+/* [-t SECONDS] CONTAINER... of stop and restart: 1 for --help, -1 on error. */
+static int parse_timeout(int argc, char **argv, unsigned long *timeout, rl_error_t *err)
 {
   static const struct option opts[] = {
       {"time", required_argument, NULL, 't'},
@@ -111,23 +112,53 @@ int rl_cmd_stop(int argc, char **argv, const struct rl_global *g, rl_error_t *er
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  unsigned long timeout = 10;
   int c;
+  *timeout = 10;
   optind = 0;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+:t:", opts, NULL)) != -1) {
-    if (c == 't' && rl_parse_ulong(optarg, &timeout) == 0)
+    if (c == 't' && rl_parse_ulong(optarg, timeout) == 0)
       continue;
     if (c == 'h')
-      return puts("Usage: rless stop [-t SECONDS] CONTAINER..."), 0;
-    return rl_make_error(err, 0, "bad option or value `%s` for `rless stop`", argv[optind - 1]);
+      return printf("Usage: rless %s [-t SECONDS] CONTAINER...\n", argv[0]), 1;
+    return rl_make_error(err, 0, "bad option or value `%s` for `rless %s`", argv[optind - 1],
+                         argv[0]);
   }
   if (optind >= argc)
-    return rl_make_error(err, 0, "`rless stop` needs at least one container");
+    return rl_make_error(err, 0, "`rless %s` needs at least one container", argv[0]);
+  return 0;
+}
+
+int rl_cmd_stop(int argc, char **argv, const struct rl_global *g, rl_error_t *err)
+{
+  unsigned long timeout;
   struct rl_store s;
+  int r = parse_timeout(argc, argv, &timeout, err);
+  if (r != 0)
+    return r > 0 ? 0 : -1;
   if (open_store(g, &s, err) < 0)
     return -1;
-  int r = for_each(&s, argc, argv, stop_one, (long)timeout, err);
+  r = for_each(&s, argc, argv, stop_one, (long)timeout, err);
+  rl_store_close(&s);
+  return r;
+}
+
+int rl_cmd_restart(int argc, char **argv, const struct rl_global *g, rl_error_t *err)
+{
+  unsigned long timeout;
+  struct rl_store s;
+  int r = parse_timeout(argc, argv, &timeout, err);
+  if (r != 0)
+    return r > 0 ? 0 : -1;
+  if (open_store(g, &s, err) < 0)
+    return -1;
+  for (int i = optind; i < argc && r >= 0; i++) {
+    r = rl_container_stop(&s, argv[i], (long)timeout, err);
+    if (r == 0)
+      r = rl_container_start(&s, g, argv[i], false, err);
+    if (r == 0)
+      printf("%s\n", argv[i]);
+  }
   rl_store_close(&s);
   return r;
 }
