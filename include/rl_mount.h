@@ -43,6 +43,10 @@ struct rl_mount_cfg {
   bool own_netns;        /* sysfs can be mounted fresh only in our own net namespace */
   bool tty_gid_mapped;   /* devpts gets gid=5 only when gid 5 exists inside */
   const char *init_path; /* host path of rless-init, or NULL */
+  /* --security-opt mask=/unmask= ("ALL" unmasks every default path, masked
+   * or read-only), and --privileged (no masks at all) */
+  const rl_strv_t *mask, *unmask;
+  bool privileged;
 };
 
 #define RL_INIT_TARGET "/dev/rless-init"

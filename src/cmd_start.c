@@ -64,6 +64,10 @@ static void restore_opts(const struct rl_cstate *cs, struct rl_run_opts *o)
   strv_from(json_object_get(cfg, "tmpfs"), &o->tmpfs);
   strv_from(json_object_get(cfg, "cap_add"), &o->cap_add);
   strv_from(json_object_get(cfg, "cap_drop"), &o->cap_drop);
+  strv_from(json_object_get(cfg, "mask"), &o->mask);
+  strv_from(json_object_get(cfg, "unmask"), &o->unmask);
+  o->privileged = json_is_true(json_object_get(cfg, "privileged"));
+  o->seccomp = str_of(cfg, "seccomp");
   /* The same map as before, or the upper layer's owners would change. */
   o->userns = userns_of(json_string_value(json_object_get(cfg, "userns_resolved")));
   const char *drv = json_string_value(json_object_get(cfg, "storage_driver"));

@@ -94,6 +94,10 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
   c->opts = o;
   /* The id map comes first: an image is pulled and its container dir made
    * with it. */
+  /* --privileged is --cap-add ALL (of the user namespace: nothing beyond
+   * the user's own account) without seccomp or masked paths. */
+  if (o->privileged)
+    rl_strv_push(&o->cap_add, "ALL");
   if (check_volumes(o, err) < 0 || rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 ||
       rl_userns_plan(o->userns, false, &c->ns, err) < 0)
     return -1;
@@ -108,6 +112,9 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
   c->mounts.own_netns = o->network == RL_NET_NONE;
   c->mounts.tty_gid_mapped = rl_idmap_contains(&c->ns.gidmap, 5);
   c->mounts.init_path = c->init_path;
+  c->mounts.mask = &o->mask;
+  c->mounts.unmask = &o->unmask;
+  c->mounts.privileged = o->privileged;
   return 0;
 }
 

@@ -23,6 +23,32 @@ static const char *const dev_links[][2] = {
     {"/dev/ptmx", "pts/ptmx"},          {"/dev/core", "/proc/kcore"},
 };
 
+static bool listed(const rl_strv_t *v, const char *path)
+{
+  for (size_t i = 0; v && i < v->n; i++)
+    if (strcmp(v->v[i], path) == 0 || strcmp(v->v[i], "ALL") == 0)
+      return true;
+  return false;
+}
+
+static struct rl_mnt *add(struct rl_mount_plan *p, enum rl_mnt_kind kind, const char *target);
+
+/* The default masked and read-only paths less what was unmasked, then the
+ * extra masks; none at all for --privileged. */
+static void add_masks(const struct rl_mount_cfg *c, struct rl_mount_plan *p)
+{
+  if (c->privileged)
+    return;
+  for (size_t i = 0; i < RL_ARRAY_SIZE(masked_paths); i++)
+    if (!listed(c->unmask, masked_paths[i]))
+      add(p, RL_MNT_MASK, masked_paths[i]);
+  for (size_t i = 0; i < RL_ARRAY_SIZE(readonly_paths); i++)
+    if (!listed(c->unmask, readonly_paths[i]))
+      add(p, RL_MNT_RO, readonly_paths[i]);
+  for (size_t i = 0; c->mask && i < c->mask->n; i++)
+    add(p, RL_MNT_MASK, c->mask->v[i]);
+}
+
 static struct rl_mnt *add(struct rl_mount_plan *p, enum rl_mnt_kind kind, const char *target)
 {
   p->m = rl_xrealloc(p->m, (p->n + 1) * sizeof(*p->m));
@@ -87,10 +113,7 @@ void rl_mount_plan_build(const struct rl_mount_cfg *c, struct rl_mount_plan *p)
              c->volumes[i].ro ? MOUNT_ATTR_RDONLY : 0);
   for (size_t i = 0; c->tmpfs && i < c->tmpfs->n; i++)
     add_fs(p, c->tmpfs->v[i], "tmpfs", "mode=1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-  for (size_t i = 0; i < RL_ARRAY_SIZE(masked_paths); i++)
-    add(p, RL_MNT_MASK, masked_paths[i]);
-  for (size_t i = 0; i < RL_ARRAY_SIZE(readonly_paths); i++)
-    add(p, RL_MNT_RO, readonly_paths[i]);
+  add_masks(c, p);
 }
 
 void rl_mount_plan_free(struct rl_mount_plan *p)

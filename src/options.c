@@ -20,6 +20,8 @@ enum {
   OPT_PLATFORM,
   OPT_NAME,
   OPT_DETACH_KEYS,
+  OPT_SECURITY_OPT,
+  OPT_PRIVILEGED,
   OPT_HELP,
 };
 
@@ -48,6 +50,8 @@ static const struct option run_options[] = {
     {"detach", no_argument, NULL, 'd'},
     {"name", required_argument, NULL, OPT_NAME},
     {"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
+    {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
+    {"privileged", no_argument, NULL, OPT_PRIVILEGED},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -82,7 +86,11 @@ static const char run_usage[] =
     "      --platform OS/ARCH   platform to pull for a multi-platform image\n"
     "  -d, --detach             run in the background and print the container id\n"
     "      --name NAME          name the container (default: a generated adjective_noun)\n"
-    "      --detach-keys KEYS   keys that detach from the terminal (default ctrl-p,ctrl-q)\n";
+    "      --detach-keys KEYS   keys that detach from the terminal (default ctrl-p,ctrl-q)\n"
+    "      --security-opt OPT   seccomp=unconfined|PROFILE.json, mask=PATH[:PATH...],\n"
+    "                           unmask=PATH[:PATH...]|ALL, no-new-privileges (always on)\n"
+    "      --privileged         every capability of the user namespace, no seccomp, no masked\n"
+    "                           paths (still rootless: nothing beyond your own account)\n";
 
 static int set_choice(const char *opt, const char *val, const char *const *names, int *out,
                       rl_error_t *err)
@@ -147,11 +155,86 @@ static void set_str(char **dst, const char *val)
   *dst = rl_xstrdup(val);
 }
 
+static void add_paths(rl_strv_t *v, const char *list)
+{
+  cleanup_free char *copy = rl_xstrdup(list);
+  char *save = NULL;
+  for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save))
+    rl_strv_push(v, p);
+}
+
+/* docker's --security-opt words; seccomp profiles are read when the
+ * container is prepared, so a bad one fails before anything is created. */
+static int add_security_opt(struct rl_run_opts *o, const char *arg, rl_error_t *err)
+{
+  if (strcmp(arg, "no-new-privileges") == 0 || strcmp(arg, "no-new-privileges:true") == 0 ||
+      strcmp(arg, "no-new-privileges=true") == 0)
+    return 0;
+  if (strncmp(arg, "seccomp=", 8) == 0 && arg[8]) {
+    set_str(&o->seccomp, arg + 8);
+    return 0;
+  }
+  if (strncmp(arg, "mask=", 5) == 0 && arg[5] == '/') {
+    add_paths(&o->mask, arg + 5);
+    return 0;
+  }
+  if (strncmp(arg, "unmask=", 7) == 0 && arg[7]) {
+    add_paths(&o->unmask, arg + 7);
+    return 0;
+  }
+  rl_make_error(err, 0, "invalid --security-opt `%s`", arg);
+  return rl_error_hint(err, "use seccomp=unconfined|PROFILE.json, mask=PATH, unmask=PATH|ALL or "
+                            "no-new-privileges (no_new_privs is always on in rless)");
+}
+
+/* Where the root filesystem comes from and how the container lives on. */
+static int handle_image_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t *err)
+{
+  static const char *const pull_names[] = {"missing", "always", "never", NULL};
+  int choice = 0;
+
+  switch (c) {
+  case OPT_ROOTFS:
+    set_str(&o->rootfs, arg);
+    return 0;
+  case OPT_ENTRYPOINT:
+    set_str(&o->entrypoint, arg);
+    return 0;
+  case OPT_PULL:
+    if (set_choice("pull", arg, pull_names, &choice, err) < 0)
+      return -1;
+    o->pull = (enum rl_pull_policy)choice;
+    return 0;
+  case OPT_PLATFORM:
+    set_str(&o->platform, arg);
+    return 0;
+  case 'd':
+    o->detach = true;
+    return 0;
+  case OPT_NAME:
+    if (!rl_container_name_valid(arg))
+      return rl_make_error(err, 0,
+                           "invalid container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at "
+                           "most 128 characters",
+                           arg);
+    set_str(&o->name, arg);
+    return 0;
+  case OPT_DETACH_KEYS:
+    set_str(&o->detach_keys, arg);
+    return 0;
+  case OPT_SECURITY_OPT:
+    return add_security_opt(o, arg, err);
+  case OPT_PRIVILEGED:
+    o->privileged = true;
+    return 0;
+  }
+  return rl_make_error(err, 0, "internal error: unhandled option %d", c);
+}
+
 static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t *err)
 {
   static const char *const userns_names[] = {"auto", "", "keep-id", "single", NULL};
   static const char *const net_names[] = {"none", "host", NULL};
-  static const char *const pull_names[] = {"missing", "always", "never", NULL};
   int choice = 0;
 
   switch (c) {
@@ -207,36 +290,8 @@ static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t 
   case OPT_RM:
     o->rm = true;
     return 0;
-  case OPT_ROOTFS:
-    set_str(&o->rootfs, arg);
-    return 0;
-  case OPT_ENTRYPOINT:
-    set_str(&o->entrypoint, arg);
-    return 0;
-  case OPT_PULL:
-    if (set_choice("pull", arg, pull_names, &choice, err) < 0)
-      return -1;
-    o->pull = (enum rl_pull_policy)choice;
-    return 0;
-  case OPT_PLATFORM:
-    set_str(&o->platform, arg);
-    return 0;
-  case 'd':
-    o->detach = true;
-    return 0;
-  case OPT_NAME:
-    if (!rl_container_name_valid(arg))
-      return rl_make_error(err, 0,
-                           "invalid container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at "
-                           "most 128 characters",
-                           arg);
-    set_str(&o->name, arg);
-    return 0;
-  case OPT_DETACH_KEYS:
-    set_str(&o->detach_keys, arg);
-    return 0;
   }
-  return rl_make_error(err, 0, "internal error: unhandled option %d", c);
+  return handle_image_opt(c, arg, o, err);
 }
 
 static int bad_option(int c, char **argv, rl_error_t *err)
@@ -289,6 +344,9 @@ void rl_run_opts_free(struct rl_run_opts *o)
   free(o->platform);
   free(o->name);
   free(o->detach_keys);
+  free(o->seccomp);
+  rl_strv_free(&o->mask);
+  rl_strv_free(&o->unmask);
   free(o->hostname);
   free(o->workdir);
   free(o->user);

@@ -124,3 +124,28 @@ test_no_tty_means_own_session() {
 	assert_eq "1" "${f[5]}" "session id (pid 1 is its leader)"
 	assert_eq "0" "${f[6]}" "controlling terminal"
 }
+
+test_security_opt_mask_and_unmask() {
+	rrun_ok --security-opt mask=/etc/hostname:/home --security-opt unmask=/proc/keys \
+		sh -c 'wc -c </etc/hostname; test -s /proc/keys -o -r /proc/keys && echo keys-visible'
+	assert_contains "$OUT" "0" "masked file reads empty"
+	assert_contains "$OUT" "keys-visible"
+	rrun_ok --security-opt unmask=ALL sh -c 'echo 1 >/proc/sys/kernel/ns_last_pid 2>/dev/null; mount | grep -c " /proc/sys " || true'
+	assert_eq "0" "$(tail -n1 <<<"$OUT")" "unmask=ALL leaves /proc/sys unmounted"
+	rrun --security-opt bogus=1 true
+	assert_rc 125
+	assert_contains "$ERR" "invalid --security-opt \`bogus=1\`"
+	rrun_ok --security-opt no-new-privileges grep NoNewPrivs /proc/self/status
+	assert_match "$OUT" 'NoNewPrivs:[[:space:]]+1'
+}
+
+test_privileged_has_every_capability_and_no_masks() {
+	rrun_ok --privileged sh -c 'grep CapEff /proc/self/status; mount | grep -c "/proc/kcore\|/proc/sys " || true'
+	local eff
+	eff=$(awk '/CapEff/ {print $2}' <<<"$OUT")
+	[[ $eff == 000001ffffffffff || $eff == 000003ffffffffff || $eff == 0000003fffffffff ]] ||
+		fail "CapEff $eff is not every capability"
+	assert_eq "0" "$(tail -n1 <<<"$OUT")" "no masks with --privileged"
+	rrun_ok --privileged grep NoNewPrivs /proc/self/status
+	assert_match "$OUT" 'NoNewPrivs:[[:space:]]+1' "still no_new_privs"
+}

@@ -170,6 +170,42 @@ static void test_masked_and_readonly_paths(void **state)
   rl_mount_plan_free(&p);
 }
 
+/* --security-opt mask=/unmask= and --privileged. */
+static void test_mask_unmask_privileged(void **state)
+{
+  rl_strv_t mask = {0}, unmask = {0};
+  rl_strv_push(&mask, "/srv/secret");
+  rl_strv_push(&unmask, "/proc/keys");
+  rl_strv_push(&unmask, "/proc/sys");
+  struct rl_mount_cfg c = {.own_netns = true, .mask = &mask, .unmask = &unmask};
+  struct rl_mount_plan p;
+  rl_mount_plan_build(&c, &p);
+  assert_true(find(&p, RL_MNT_MASK, "/srv/secret") >= 0);
+  assert_int_equal(find(&p, RL_MNT_MASK, "/proc/keys"), -1);
+  assert_int_equal(find(&p, RL_MNT_RO, "/proc/sys"), -1);
+  assert_true(find(&p, RL_MNT_MASK, "/proc/kcore") >= 0);
+  assert_true(find(&p, RL_MNT_RO, "/proc/irq") >= 0);
+  rl_mount_plan_free(&p);
+
+  rl_strv_free(&unmask);
+  rl_strv_push(&unmask, "ALL");
+  rl_mount_plan_build(&c, &p);
+  for (size_t i = 0; i < p.n; i++)
+    if (p.m[i].kind == RL_MNT_RO ||
+        (p.m[i].kind == RL_MNT_MASK && strcmp(p.m[i].target, "/srv/secret")))
+      fail_msg("%s still masked or read-only with unmask=ALL", p.m[i].target);
+  rl_mount_plan_free(&p);
+
+  c.privileged = true;
+  rl_mount_plan_build(&c, &p);
+  for (size_t i = 0; i < p.n; i++)
+    if (p.m[i].kind == RL_MNT_RO || p.m[i].kind == RL_MNT_MASK)
+      fail_msg("%s masked or read-only with --privileged", p.m[i].target);
+  rl_mount_plan_free(&p);
+  rl_strv_free(&mask);
+  rl_strv_free(&unmask);
+}
+
 static void test_volumes_tmpfs_init(void **state)
 {
   struct rl_volume vols[] = {
@@ -257,10 +293,15 @@ static void test_empty_tmpfs_list(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_base_plan_order),    cmocka_unit_test(test_dev_order),
-      cmocka_unit_test(test_sys_without_netns),  cmocka_unit_test(test_masked_and_readonly_paths),
-      cmocka_unit_test(test_volumes_tmpfs_init), cmocka_unit_test(test_init_only_when_set),
-      cmocka_unit_test(test_devpts_gid),         cmocka_unit_test(test_empty_tmpfs_list),
+      cmocka_unit_test(test_base_plan_order),
+      cmocka_unit_test(test_dev_order),
+      cmocka_unit_test(test_sys_without_netns),
+      cmocka_unit_test(test_masked_and_readonly_paths),
+      cmocka_unit_test(test_volumes_tmpfs_init),
+      cmocka_unit_test(test_init_only_when_set),
+      cmocka_unit_test(test_devpts_gid),
+      cmocka_unit_test(test_empty_tmpfs_list),
+      cmocka_unit_test(test_mask_unmask_privileged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
