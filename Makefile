@@ -7,7 +7,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD      ?= build
 
-PKGS     := libcap jansson libcurl libarchive libcrypto
+PKGS     := libcap jansson libcurl libarchive libcrypto libseccomp
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
@@ -53,6 +53,11 @@ $(BUILD)/rless-image: $(BUILD)/obj/main_image.o $(LIBA)
 # pid 1 inside containers: static so it runs in any rootfs, tiny so it costs nothing.
 $(BUILD)/rless-init: helpers/rless-init.c | $(BUILD)/obj
 	$(CC) -std=gnu11 $(WARN) -O2 -static -D_GNU_SOURCE -o $@ $<
+
+# test-only: tries every call the default seccomp profile denies (tests/integration/t_seccomp.sh).
+$(BUILD)/seccomp-probe: tests/fixtures/seccomp-probe.c | $(BUILD)/obj
+	$(CC) -std=gnu11 $(WARN) -O2 -static -D_GNU_SOURCE -o $@ $<
+unit: $(BUILD)/seccomp-probe
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA) | $(BUILD)/tests
 	@$(if $(Q),echo "  CC      $<")

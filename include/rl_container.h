@@ -15,6 +15,7 @@
 #include "rl_mount.h"
 #include "rl_options.h"
 #include "rl_rootfs.h"
+#include "rl_seccomp.h"
 #include "rl_userns.h"
 
 struct rl_container {
@@ -23,7 +24,12 @@ struct rl_container {
   struct rl_rootfs_source rootfs;
   struct rl_userns ns;
   uint64_t caps;
-  char *init_path; /* host path of rless-init with --init */
+  struct rl_seccomp_cfg seccomp;
+  /* The filter compiled in the child while its maps are written; pid 1
+   * loads it last before exec.  On failure `seccomp_err` says why. */
+  struct rl_seccomp_prog seccomp_prog;
+  rl_error_t seccomp_err; /* --security-opt seccomp=, unconfined with --privileged */
+  char *init_path;        /* host path of rless-init with --init */
   char *hostname;
   struct rl_mount_cfg mounts;
   /* What runs, after the image config and the options are merged (an

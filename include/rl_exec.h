@@ -16,6 +16,7 @@
 #include "rl_error.h"
 #include "rl_proc.h"
 #include "rl_passwd.h"
+#include "rl_seccomp.h"
 #include "rl_util.h"
 
 struct rl_exec_opts {
@@ -41,6 +42,7 @@ struct rl_exec_target {
   char *user;                    /* NULL: root, or the caller with keep_id */
   bool keep_id;                  /* --userns keep-id: the default user is the caller */
   uint64_t caps;                 /* the container's capability set */
+  struct rl_seccomp_cfg seccomp; /* the container's filter */
 };
 
 /* The config part of container.json ("env", "workdir", "user", "userns",

@@ -26,6 +26,11 @@ int rl_proc_switch_user(const struct rl_user *u, bool setgroups_allowed, bool si
 /* no_new_privs, signals unblocked and SIGPIPE default, every fd above 2
  * close-on-exec, execvp with `env` (its PATH finds the command).  Returns
  * only on failure: exit code 127 when the command is not found, else 126. */
-int rl_proc_exec(char *const *argv, rl_strv_t *env, rl_error_t *err);
+struct rl_seccomp_cfg;
+struct rl_seccomp_prog;
+/* The filter: `prog` when it was compiled ahead (rl_seccomp_compile), else
+ * built from `seccomp` now. */
+int rl_proc_exec(char *const *argv, rl_strv_t *env, const struct rl_seccomp_cfg *seccomp,
+                 const struct rl_seccomp_prog *prog, uint64_t caps, rl_error_t *err);
 
 #endif

@@ -188,6 +188,12 @@ int rl_exec_target_config(json_t *config, struct rl_exec_target *t, rl_error_t *
     rl_env_set(&t->env, env.v[i]);
   }
   t->keep_id = userns && strcmp(userns, "keep-id") == 0;
+  json_t *sc = json_object_get(config, "seccomp_profile");
+  if (json_is_true(json_object_get(config, "privileged")))
+    t->seccomp.mode = RL_SECCOMP_UNCONFINED;
+  else if (rl_seccomp_cfg_from_json(sc ? sc : json_object_get(config, "seccomp"), &t->seccomp,
+                                    err) < 0)
+    return -1;
   return rl_caps_compute(&add, &drop, &t->caps, err);
 }
 
@@ -197,6 +203,7 @@ void rl_exec_target_free(struct rl_exec_target *t)
   free(t->workdir);
   free(t->user);
   rl_strv_free(&t->env);
+  rl_seccomp_cfg_free(&t->seccomp);
   memset(t, 0, sizeof(*t));
 }
 

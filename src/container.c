@@ -99,7 +99,8 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
   if (o->privileged)
     rl_strv_push(&o->cap_add, "ALL");
   if (check_volumes(o, err) < 0 || rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 ||
-      rl_userns_plan(o->userns, false, &c->ns, err) < 0)
+      rl_userns_plan(o->userns, false, &c->ns, err) < 0 ||
+      rl_seccomp_opt(o->privileged ? "unconfined" : o->seccomp, &c->seccomp, err) < 0)
     return -1;
   if (source(c, ctx, err) < 0)
     return -1;
@@ -130,5 +131,7 @@ void rl_container_free(struct rl_container *c)
   free(c->state_dir);
   free(c->init_path);
   free(c->hostname);
+  rl_seccomp_cfg_free(&c->seccomp);
+  rl_seccomp_prog_free(&c->seccomp_prog);
   memset(c, 0, sizeof(*c));
 }

@@ -75,6 +75,7 @@ json_t *rl_cstate_run_config(const struct rl_container *c, json_t *image_config,
   json_object_set_new(j, "argv", strv_json(&c->argv));
   json_object_set_new(j, "privileged", json_boolean(o->privileged));
   json_object_set_new(j, "seccomp", o->seccomp ? json_string(o->seccomp) : json_null());
+  json_object_set_new(j, "seccomp_profile", rl_seccomp_cfg_json(&c->seccomp));
   json_object_set_new(j, "mask", strv_json(&o->mask));
   json_object_set_new(j, "unmask", strv_json(&o->unmask));
   return j;

@@ -282,7 +282,8 @@ __attribute__((noreturn)) static void process_main(const struct exec_job *x, int
 {
   rl_error_t err = NULL;
   cleanup_strv rl_strv_t env = {0};
-  if (prepare_process(x, sock, &env, &err) < 0 || rl_proc_exec(x->o->argv.v, &env, &err) < 0)
+  if (prepare_process(x, sock, &env, &err) < 0 ||
+      rl_proc_exec(x->o->argv.v, &env, &x->t->seccomp, NULL, x->t->caps & x->j.capbnd, &err) < 0)
     fail(sock, &err);
   _exit(RL_EXIT_FAILURE);
 }

@@ -3,6 +3,7 @@
 #include "rl_caps.h"
 #include "rl_options.h"
 #include "rl_proc.h"
+#include "rl_seccomp.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -51,7 +52,8 @@ int rl_proc_switch_user(const struct rl_user *u, bool setgroups_allowed, bool si
   return rl_caps_apply(caps, u->uid == 0, err);
 }
 
-int rl_proc_exec(char *const *argv, rl_strv_t *env, rl_error_t *err)
+int rl_proc_exec(char *const *argv, rl_strv_t *env, const struct rl_seccomp_cfg *seccomp,
+                 const struct rl_seccomp_prog *prog, uint64_t caps, rl_error_t *err)
 {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return rl_make_error(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
@@ -63,6 +65,8 @@ int rl_proc_exec(char *const *argv, rl_strv_t *env, rl_error_t *err)
    * socket too, which tells the parent that exec succeeded. */
   if (close_range(3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     return rl_make_error(err, errno, "close_range");
+  if ((prog && prog->ready ? rl_seccomp_load(prog, err) : rl_seccomp_apply(seccomp, caps, err)) < 0)
+    return -1;
   environ = env->v;
   execvp(argv[0], argv);
   int e = errno;

@@ -3,6 +3,7 @@
 #include "rl_console.h"
 #include "rl_container.h"
 #include "rl_ctrlog.h"
+#include "rl_paths.h"
 #include "rl_sync.h"
 
 #include <errno.h>
@@ -296,10 +297,20 @@ static void take_log_pipes(struct rl_container *c, struct run_state *s)
   c->log_out = c->log_err = -1;
 }
 
-static int start(const struct rl_container *c, struct run_state *s, rl_error_t *err)
+/* In the child (its own copy of c) while the parent writes its maps. */
+static void compile_seccomp(void *ctx)
+{
+  struct rl_container *c = ctx;
+  rl_error_t ignored = NULL;
+  cleanup_free char *dir = rl_runtime_dir(NULL, &ignored);
+  rl_error_free(&ignored);
+  rl_seccomp_compile_cached(&c->seccomp, c->caps, dir, &c->seccomp_prog, &c->seccomp_err);
+}
+
+static int start(struct rl_container *c, struct run_state *s, rl_error_t *err)
 {
   int sock = -1;
-  pid_t pid = rl_userns_clone(&c->ns, &sock, err);
+  pid_t pid = rl_userns_clone_with(&c->ns, &sock, compile_seccomp, c, err);
   if (pid == 0)
     rl_child_main(c, sock);
   if (pid < 0)

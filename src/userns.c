@@ -79,6 +79,12 @@ void rl_userns_hint(rl_error_t *err)
 
 pid_t rl_userns_clone(const struct rl_userns *u, int *sock, rl_error_t *err)
 {
+  return rl_userns_clone_with(u, sock, NULL, NULL, err);
+}
+
+pid_t rl_userns_clone_with(const struct rl_userns *u, int *sock, void (*before_maps)(void *ctx),
+                           void *ctx, rl_error_t *err)
+{
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return rl_make_error(err, errno, "socketpair for the container's sync socket");
@@ -89,6 +95,8 @@ pid_t rl_userns_clone(const struct rl_userns *u, int *sock, rl_error_t *err)
   if (pid == 0) {
     struct rl_sync_msg m;
     close(sv[0]);
+    if (before_maps)
+      before_maps(ctx);
     if (rl_sync_recv(sv[1], &m, err) <= 0 || m.type != RL_SYNC_MAPS_DONE)
       _exit(RL_EXIT_FAILURE); /* the parent reports why */
     *sock = sv[1];

@@ -88,6 +88,7 @@ root_main() {
 	cp "$bin" "$stage/build/rless"
 	cp "${bin%/*}/rless-init" "$stage/build/rless-init"
 	cp "${bin%/*}/rless-image" "$stage/build/rless-image"
+	[[ ! -x ${bin%/*}/seccomp-probe ]] || cp "${bin%/*}/seccomp-probe" "$stage/build/seccomp-probe"
 	cp -R "$top/tests" "$stage/tests"
 	chmod -R a+rX "$stage/build" "$stage/tests"
 	chown "$RLESSTEST_USER:" "$stage/work1"
