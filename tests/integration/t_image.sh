@@ -22,7 +22,8 @@ irun_ok() {
 # no_canary: none of the files a hostile layer tries to create outside the store exists.
 no_canary() {
 	local f
-	for f in /tmp/rless-canary /tmp/rless-canary-escape /tmp/rless-canary-abs "$T/rless-canary"; do
+	for f in /tmp/rless-canary /tmp/rless-canary-escape /tmp/rless-canary-abs /tmp/rless-canary-rel \
+		"$T/rless-canary"; do
 		[[ ! -e $f ]] || fail "hostile layer wrote $f"
 	done
 }
@@ -204,12 +205,21 @@ test_image_concurrent_pulls() {
 test_image_hostile_layers_refused() {
 	require_registry
 	local name
-	for name in dotdot abs-symlink-write symlink-parent hardlink-out hardlink-abs replace-dir-symlink; do
+	for name in dotdot abs-symlink-write symlink-parent symlink-dotdot hardlink-out hardlink-abs \
+		replace-dir-symlink; do
 		irun "$RLESS_REG/rless-test/hostile-$name:latest" true
 		[[ $RC -eq 125 ]] || { show_run >&2; fail "hostile-$name: expected 125, got $RC"; }
 		assert_contains "$ERR" "layer" "hostile-$name error"
 		no_canary
 	done
+}
+
+# An absolute name is taken relative to the layer root: it lands inside the image.
+test_image_absolute_name_lands_inside() {
+	require_registry
+	irun_ok "$RLESS_REG/rless-test/hostile-abs:latest" cat /tmp/rless-canary-abs
+	assert_eq "inside" "$OUT"
+	no_canary
 }
 
 test_image_device_nodes_skipped_with_notice() {
