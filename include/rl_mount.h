@@ -28,6 +28,7 @@ struct rl_mnt {
   char *options;  /* comma-separated fsconfig key[=value] list */
   unsigned attrs; /* MOUNT_ATTR_* */
   bool recursive; /* BIND: include submounts */
+  bool if_exists; /* BIND: only over a target the tree already has */
 };
 
 struct rl_mount_plan {
@@ -47,6 +48,12 @@ struct rl_mount_cfg {
    * or read-only), and --privileged (no masks at all) */
   const rl_strv_t *mask, *unmask;
   bool privileged;
+  /* The container's own /etc/hosts, /etc/hostname, /etc/resolv.conf are
+   * files in etc_dir, bound over the tree's (created in the upper layer
+   * when the image has none; with --rootfs only over existing ones, so
+   * nothing is written into the user's tree). */
+  const char *etc_dir;
+  bool etc_create;
 };
 
 #define RL_INIT_TARGET "/dev/rless-init"

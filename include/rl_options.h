@@ -26,9 +26,10 @@ struct rl_run_opts {
   bool privileged;        /* all caps of the user namespace, no seccomp, no masks */
   char *seccomp;          /* --security-opt seccomp=: "unconfined", a profile path, NULL: default */
   rl_strv_t mask, unmask; /* --security-opt mask=/unmask= (unmask "ALL": every default) */
-  char *rootfs;           /* --rootfs DIR, or NULL with an image */
-  char *image;            /* the IMAGE argument when there is no --rootfs */
-  char *entrypoint;       /* --entrypoint: NULL keeps the image's, "" clears it */
+  rl_strv_t add_hosts, dns, dns_search; /* --add-host HOST:IP, --dns, --dns-search */
+  char *rootfs;                         /* --rootfs DIR, or NULL with an image */
+  char *image;                          /* the IMAGE argument when there is no --rootfs */
+  char *entrypoint;                     /* --entrypoint: NULL keeps the image's, "" clears it */
   char *platform;
   enum rl_pull_policy pull;
   const char *root, *storage_driver; /* global --root and --storage-driver (not owned) */

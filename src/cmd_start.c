@@ -65,6 +65,9 @@ static void restore_opts(const struct rl_cstate *cs, struct rl_run_opts *o)
   strv_from(json_object_get(cfg, "cap_add"), &o->cap_add);
   strv_from(json_object_get(cfg, "cap_drop"), &o->cap_drop);
   strv_from(json_object_get(cfg, "mask"), &o->mask);
+  strv_from(json_object_get(cfg, "add_hosts"), &o->add_hosts);
+  strv_from(json_object_get(cfg, "dns"), &o->dns);
+  strv_from(json_object_get(cfg, "dns_search"), &o->dns_search);
   strv_from(json_object_get(cfg, "unmask"), &o->unmask);
   o->privileged = json_is_true(json_object_get(cfg, "privileged"));
   o->seccomp = str_of(cfg, "seccomp");

@@ -708,6 +708,24 @@ static int hidden_deleted(struct diff_ctx *d, const struct node *n, const struct
   return 0;
 }
 
+/* /etc copied up only to hold the empty mount targets of the container's
+ * own hosts, hostname and resolv.conf changed nothing the user made. */
+static bool only_runtime_files(const struct node *n)
+{
+  if (strcmp(n->path, "etc") != 0 || !S_ISDIR(n->st.st_mode) || n->opaque || n->fd < 0)
+    return false;
+  for (size_t i = 0; i < n->children.n; i++) {
+    struct stat st;
+    cleanup_free char *path = rl_xasprintf("etc/%s", n->children.v[i]);
+    if (fstatat(n->fd, n->children.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+      return false;
+    struct rl_upper_entry e = {.path = path, .mode = st.st_mode, .size = st.st_size};
+    if (!runtime_file(&e))
+      return false;
+  }
+  return true;
+}
+
 static int diff_visit(struct walk *w, struct node *n, rl_error_t *err)
 {
   struct diff_ctx *d = w->ctx;
@@ -719,6 +737,8 @@ static int diff_visit(struct walk *w, struct node *n, rl_error_t *err)
   if (lower_lookup(d->layers, d->n, path, &found, &dirs, err) < 0)
     return -1;
   char kind = rl_diff_kind(&n->c, found);
+  if (kind == 'C' && only_runtime_files(n))
+    kind = 0;
   if (kind)
     rl_changes_add(d->out, kind, path);
   int r = 0;

@@ -4,7 +4,9 @@
 #include "rl_caps.h"
 #include "rl_cli.h"
 #include "rl_container.h"
+#include "rl_etcfiles.h"
 #include "rl_image_run.h"
+#include "rl_paths.h"
 #include "rl_userns.h"
 
 #include <errno.h>
@@ -71,6 +73,26 @@ static int prepare_dir(struct rl_container *c, const struct rl_run_opts *o, rl_e
   return 0;
 }
 
+/* hostname, hosts, resolv.conf: in the container's dir for an image; for
+ * --rootfs in a private dir of the runtime dir, removed with the container. */
+static int etc_files(struct rl_container *c, const struct rl_run_opts *o, rl_error_t *err)
+{
+  if (c->state_dir) {
+    c->etc_dir = rl_xstrdup(c->state_dir);
+  } else {
+    cleanup_free char *run = rl_runtime_dir(NULL, err);
+    if (run == NULL)
+      return -1;
+    c->etc_dir = rl_xasprintf("%s/etc-%s", run, c->id);
+    if (mkdir(c->etc_dir, 0700) < 0)
+      return rl_make_error(err, errno, "create `%s`", c->etc_dir);
+    c->etc_dir_owned = true;
+  }
+  c->mounts.etc_dir = c->etc_dir;
+  c->mounts.etc_create = c->state_dir != NULL;
+  return rl_etc_files_write(c->etc_dir, c->hostname, &o->add_hosts, &o->dns, &o->dns_search, err);
+}
+
 static int default_source(struct rl_container *c, void *ctx, rl_error_t *err)
 {
   return c->opts->rootfs ? prepare_dir(c, c->opts, err) : rl_image_prepare(c, err);
@@ -116,7 +138,7 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
   c->mounts.mask = &o->mask;
   c->mounts.unmask = &o->unmask;
   c->mounts.privileged = o->privileged;
-  return 0;
+  return etc_files(c, o, err);
 }
 
 void rl_container_free(struct rl_container *c)
@@ -131,6 +153,9 @@ void rl_container_free(struct rl_container *c)
   free(c->state_dir);
   free(c->init_path);
   free(c->hostname);
+  if (c->etc_dir_owned)
+    rl_rmtree(c->etc_dir, NULL);
+  free(c->etc_dir);
   rl_seccomp_cfg_free(&c->seccomp);
   rl_seccomp_prog_free(&c->seccomp_prog);
   memset(c, 0, sizeof(*c));

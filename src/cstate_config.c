@@ -77,6 +77,9 @@ json_t *rl_cstate_run_config(const struct rl_container *c, json_t *image_config,
   json_object_set_new(j, "seccomp", o->seccomp ? json_string(o->seccomp) : json_null());
   json_object_set_new(j, "seccomp_profile", rl_seccomp_cfg_json(&c->seccomp));
   json_object_set_new(j, "mask", strv_json(&o->mask));
+  json_object_set_new(j, "add_hosts", strv_json(&o->add_hosts));
+  json_object_set_new(j, "dns", strv_json(&o->dns));
+  json_object_set_new(j, "dns_search", strv_json(&o->dns_search));
   json_object_set_new(j, "unmask", strv_json(&o->unmask));
   return j;
 }

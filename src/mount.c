@@ -180,9 +180,18 @@ static int do_bind(int rootfd, const struct rl_mnt *m, rl_error_t *err)
     return errno == ENOENT ? rl_error_hint(err, "create it first; rless does not create host paths")
                            : -1;
   }
-  cleanup_close int tfd = rl_open_in_root(rootfd, m->target, true, S_ISDIR(st.st_mode), err);
-  if (tfd < 0)
+  rl_error_t absent = NULL;
+  cleanup_close int tfd = rl_open_in_root(rootfd, m->target, !m->if_exists, S_ISDIR(st.st_mode),
+                                          m->if_exists ? &absent : err);
+  if (tfd < 0 && m->if_exists && absent && absent->errnum == ENOENT) {
+    rl_error_free(&absent);
+    return 0;
+  }
+  if (tfd < 0) {
+    if (absent)
+      *err = rl_steal_ptr(&absent);
     return -1;
+  }
   return bind_tree(AT_FDCWD, m->source, tfd, m->attrs, m->recursive, m->target, err);
 }
 

@@ -15,6 +15,9 @@ static const char *const readonly_paths[] = {
     "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
+/* Before the volumes, so `-v FILE:/etc/hosts` wins. */
+static const char *const etc_files[] = {"hostname", "hosts", "resolv.conf"};
+
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 static const char *const dev_links[][2] = {
@@ -108,6 +111,12 @@ void rl_mount_plan_build(const struct rl_mount_cfg *c, struct rl_mount_plan *p)
     add_bind(p, "/sys", "/sys", true, safe | MOUNT_ATTR_RDONLY);
   if (c->init_path)
     add_bind(p, RL_INIT_TARGET, c->init_path, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID);
+  for (size_t i = 0; c->etc_dir && i < RL_ARRAY_SIZE(etc_files); i++) {
+    cleanup_free char *src = rl_xasprintf("%s/%s", c->etc_dir, etc_files[i]);
+    cleanup_free char *dst = rl_xasprintf("/etc/%s", etc_files[i]);
+    add_bind(p, dst, src, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    p->m[p->n - 1].if_exists = !c->etc_create;
+  }
   for (size_t i = 0; i < c->n_volumes; i++)
     add_bind(p, c->volumes[i].dst, c->volumes[i].src, true,
              c->volumes[i].ro ? MOUNT_ATTR_RDONLY : 0);

@@ -1,3 +1,4 @@
+#include "rl_etcfiles.h"
 #include "rl_options.h"
 
 #include <ctype.h>
@@ -22,6 +23,9 @@ enum {
   OPT_DETACH_KEYS,
   OPT_SECURITY_OPT,
   OPT_PRIVILEGED,
+  OPT_ADD_HOST,
+  OPT_DNS,
+  OPT_DNS_SEARCH,
   OPT_HELP,
 };
 
@@ -52,6 +56,9 @@ static const struct option run_options[] = {
     {"detach-keys", required_argument, NULL, OPT_DETACH_KEYS},
     {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
     {"privileged", no_argument, NULL, OPT_PRIVILEGED},
+    {"add-host", required_argument, NULL, OPT_ADD_HOST},
+    {"dns", required_argument, NULL, OPT_DNS},
+    {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -89,6 +96,10 @@ static const char run_usage[] =
     "      --detach-keys KEYS   keys that detach from the terminal (default ctrl-p,ctrl-q)\n"
     "      --security-opt OPT   seccomp=unconfined|PROFILE.json, mask=PATH[:PATH...],\n"
     "                           unmask=PATH[:PATH...]|ALL, no-new-privileges (always on)\n"
+    "      --add-host HOST:IP   an /etc/hosts line for the container\n"
+    "      --dns IP             nameserver in the container's /etc/resolv.conf (default: the "
+    "host's)\n"
+    "      --dns-search DOMAIN  search domain in the container's /etc/resolv.conf\n"
     "      --privileged         every capability of the user namespace, no seccomp, no masked\n"
     "                           paths (still rootless: nothing beyond your own account)\n";
 
@@ -227,6 +238,19 @@ static int handle_image_opt(int c, const char *arg, struct rl_run_opts *o, rl_er
   case OPT_PRIVILEGED:
     o->privileged = true;
     return 0;
+  case OPT_ADD_HOST:
+    if (rl_add_host_valid(arg, err) < 0)
+      return -1;
+    rl_strv_push(&o->add_hosts, arg);
+    return 0;
+  case OPT_DNS:
+    if (rl_dns_valid(arg, err) < 0)
+      return -1;
+    rl_strv_push(&o->dns, arg);
+    return 0;
+  case OPT_DNS_SEARCH:
+    rl_strv_push(&o->dns_search, arg);
+    return 0;
   }
   return rl_make_error(err, 0, "internal error: unhandled option %d", c);
 }
@@ -347,6 +371,9 @@ void rl_run_opts_free(struct rl_run_opts *o)
   free(o->seccomp);
   rl_strv_free(&o->mask);
   rl_strv_free(&o->unmask);
+  rl_strv_free(&o->add_hosts);
+  rl_strv_free(&o->dns);
+  rl_strv_free(&o->dns_search);
   free(o->hostname);
   free(o->workdir);
   free(o->user);

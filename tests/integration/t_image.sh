@@ -289,3 +289,24 @@ test_image_exit_codes() {
 	irun "$RLESS_REG/rless-test/busybox" /etc/passwd
 	assert_rc 126
 }
+
+# The container's own /etc files: bound over the image's, never written into it.
+test_image_etc_files_are_the_containers() {
+	require_registry
+	irun_ok -h box1 --add-host db:10.1.2.3 --dns 192.0.2.53 --dns-search example.org \
+		"$RLESS_REG/rless-test/busybox" sh -c 'cat /etc/hostname; grep -c "box1\|10.1.2.3.*db\|localhost" /etc/hosts; cat /etc/resolv.conf'
+	assert_eq $'box1\n4\nnameserver 192.0.2.53\nsearch example.org' "$OUT"
+	irun_ok "$RLESS_REG/rless-test/busybox" cat /etc/resolv.conf
+	assert_eq "$(cat /etc/resolv.conf)" "$OUT" "the host's resolv.conf by default"
+	irun --add-host nocolon "$RLESS_REG/rless-test/busybox" true
+	assert_rc 125
+	assert_contains "$ERR" "invalid --add-host"
+	irun --dns not-an-ip "$RLESS_REG/rless-test/busybox" true
+	assert_rc 125
+	# A commit does not take them.
+	run_rless --root "$STORE" run --name e1 -h box2 "$RLESS_REG/rless-test/busybox" true
+	assert_rc 0
+	run_rless --root "$STORE" diff e1
+	assert_not_contains "$OUT" "/etc/hostname"
+	assert_not_contains "$OUT" "/etc/hosts"
+}
