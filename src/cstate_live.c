@@ -336,6 +336,10 @@ int rl_cstate_wait(const struct rl_store *s, const char *id, int *code, rl_error
       rl_pidfd_wait(pidfd, -1);
     if (r == 0)
       r = wait_exit_record(dirfd, dir, c.started_at, code, err);
+  } else if (c.status == RL_CSTATUS_EXITED && c.exit_code < 0 && c.monitor_pid > 0) {
+    /* pid 1 just ended and its monitor, alive, has yet to write the record. */
+    cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    r = wait_exit_record(dirfd, dir, c.started_at, code, err);
   }
   rl_cstate_free(&c);
   return r;

@@ -449,7 +449,6 @@ static void test_wait(void **state)
 
   int w;
   pid_t pid1 = sleeper(&w, 7);
-  assert_int_equal(rl_cstate_set_running(id, pid1, 0, &err), 0);
   /* The "monitor": after pid 1 is gone, it writes exit.json a little later. */
   pid_t mon = fork();
   assert_true(mon >= 0);
@@ -460,7 +459,8 @@ static void test_wait(void **state)
     rl_error_t e = NULL;
     _exit(rl_cstate_set_exited(&f->s, id, 7, false, &e) == 0 ? 0 : 1);
   }
-  close(w); /* pid 1 exits now */
+  assert_int_equal(rl_cstate_set_running(id, pid1, mon, &err), 0);
+  close(w); /* pid 1 exits now: however soon, wait sees its monitor and waits for the record */
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   assert_int_equal(rl_cstate_wait(&f->s, id, &code, &err), 0);
