@@ -33,7 +33,7 @@ struct rl_unpack_stats {
   size_t entries;
   size_t overflow_ids;    /* entries whose owner was outside the mapping */
   char *overflow_example; /* one of them, for the warning */
-  size_t devices_skipped; /* device nodes and fifos skipped */
+  size_t devices_skipped; /* device nodes and sockets skipped */
   char *device_example;
   /* entries with xattrs not kept: trusted.*, the overlays' own names, what
    * the kernel refused (security.* other than capabilities, symlinks') */
@@ -47,7 +47,7 @@ struct rl_unpack_stats {
  * replaced a parent directory earlier in the same layer), and hard links to
  * anything outside the layer.  Absolute names are taken as relative to
  * `dirfd`; the entry for the layer's root itself (`./`) is ignored: the
- * overlay's root comes from its upper dir.  Device nodes and fifos are
+ * overlay's root comes from its upper dir.  Device nodes and sockets are
  * skipped (counted).  Ownership is applied only where it differs from the
  * caller's euid/egid, so an unprivileged caller can unpack its own files.
  * On error `dirfd` holds a partial tree: the caller removes it. */

@@ -142,13 +142,13 @@ static int unpack_typed(struct layer_ctx *c, struct layer_entry *e, struct archi
 {
   mode_t type = archive_entry_filetype(e->ae);
   bool hard = archive_entry_hardlink(e->ae) != NULL;
-  if (!hard && (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
-    /* A user namespace cannot make device nodes; a fifo could be made, but
-     * images ship none that matter and skipping keeps one rule. */
+  if (!hard && (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFSOCK)) {
+    /* A user namespace cannot make device nodes, and a socket in a tar is
+     * only a leftover of whoever made it. */
     layer_note(&c->st->devices_skipped, &c->st->device_example, "%s", e->path);
     return 0;
   }
-  if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+  if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFIFO)
     return rl_make_error(c->err, EINVAL, "layer entry `%s`: unknown file type 0%o", layer_label(e),
                          (unsigned)type);
   entry_meta(c, e);
@@ -161,6 +161,8 @@ static int unpack_typed(struct layer_ctx *c, struct layer_entry *e, struct archi
     return layer_make_dir(c, e, pfd);
   if (type == AE_IFLNK)
     return layer_make_symlink(c, e, pfd);
+  if (type == AE_IFIFO)
+    return layer_make_fifo(c, e, pfd);
   return layer_make_file(c, e, pfd, a);
 }
 

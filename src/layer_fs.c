@@ -252,6 +252,30 @@ int layer_make_symlink(struct layer_ctx *c, struct layer_entry *e, int pfd)
   return layer_set_link_meta(c, e, pfd);
 }
 
+/* A fifo: mkfifo needs no privilege, so an image's named pipes are kept. */
+int layer_make_fifo(struct layer_ctx *c, struct layer_entry *e, int pfd)
+{
+  if (layer_take_whiteout(c, e, pfd, e->name, NULL) < 0)
+    return -1;
+  int r = mkfifoat(pfd, e->name, 0600);
+  if (r < 0 && errno == EEXIST) {
+    if (clear_existing(c, e, pfd) < 0)
+      return -1;
+    r = mkfifoat(pfd, e->name, 0600);
+  }
+  /* Opening a fifo would block: its mode is set by name, never followed
+   * (mkfifoat just made it, and no symlink can be there). */
+  if (r < 0 || fchmodat(pfd, e->name, e->perm & 07777, 0) < 0)
+    return rl_make_error(c->err, errno, "layer entry `%s`: create the fifo", layer_label(e));
+  if ((e->uid != c->self_uid || e->gid != c->self_gid) &&
+      fchownat(pfd, e->name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return rl_make_error(c->err, errno, "layer entry `%s`: set the owner %u:%u", layer_label(e),
+                         (unsigned)e->uid, (unsigned)e->gid);
+  if (e->has_times && utimensat(pfd, e->name, e->times, AT_SYMLINK_NOFOLLOW) < 0)
+    return rl_make_error(c->err, errno, "layer entry `%s`: set the times", layer_label(e));
+  return 0;
+}
+
 /* The target of a hard link: an entry already below the root, reached
  * without symlinks; its parent fd is returned, its name set.  `t` carries
  * the target's names (and its label for messages). */

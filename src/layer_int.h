@@ -80,6 +80,7 @@ int layer_set_mode(struct layer_ctx *c, struct layer_entry *e, int fd);
 int layer_set_xattrs(struct layer_ctx *c, struct layer_entry *e, int fd);
 int layer_set_times(struct layer_ctx *c, struct layer_entry *e, int fd);
 int layer_set_link_meta(struct layer_ctx *c, struct layer_entry *e, int pfd);
+int layer_make_fifo(struct layer_ctx *c, struct layer_entry *e, int pfd);
 int layer_defer_dir(struct layer_ctx *c, struct layer_entry *e);
 int layer_apply_dirs(struct layer_ctx *c);
 void layer_free_dirs(struct layer_ctx *c);

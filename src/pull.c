@@ -69,7 +69,7 @@ static void warn_stats(const char *digest, const struct rl_unpack_stats *st)
             "their owners",
             digest, st->overflow_ids, st->overflow_example ? st->overflow_example : "?");
   if (st->devices_skipped)
-    rl_warn("layer %.19s: skipped %zu device nodes or fifos (not allowed without privileges), "
+    rl_warn("layer %.19s: skipped %zu device nodes or sockets (not allowed without privileges), "
             "e.g. `%s`",
             digest, st->devices_skipped, st->device_example ? st->device_example : "?");
 }

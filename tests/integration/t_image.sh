@@ -224,8 +224,8 @@ test_image_absolute_name_lands_inside() {
 
 test_image_device_nodes_skipped_with_notice() {
 	require_registry
-	irun_ok "$RLESS_REG/rless-test/hostile-dev:latest" sh -c '[ ! -e /dev-null ] && echo skipped'
-	assert_eq "skipped" "$OUT"
+	irun_ok "$RLESS_REG/rless-test/hostile-dev:latest" sh -c '[ ! -e /dev-null ] && echo skipped; [ -p /fifo ] && echo fifo'
+	assert_eq $'skipped\nfifo' "$OUT" "the device node skipped, the fifo kept"
 	assert_contains "$ERR" "device" "a notice about skipped device nodes"
 }
 
