@@ -208,6 +208,7 @@ user_main() {
 			(cd "$T" && exec timeout -k 5 300 bash -c \
 				'set -eu; source "$1"; source "$2"; "$3"' _ "$here/lib.sh" "$f" "$name") \
 				>"$T/.log" 2>&1 || rc=$?
+			reap_containers "$T"
 			if [[ $rc -eq 0 ]]; then
 				echo "ok $n $name"
 				pass=$((pass + 1))
@@ -237,6 +238,18 @@ user_main() {
 		return 1
 	fi
 	return 0
+}
+
+# reap_containers DIR: a test that failed half-way may leave detached containers (and their
+# monitors, which outlive their terminal by design) in the stores under DIR: remove them.
+reap_containers() {
+	local s ids
+	for s in "$1"/store*; do
+		[[ -d $s/containers ]] || continue
+		ids=$(timeout 20 "$RLESS" --root "$s" ps -aq 2>/dev/null) || continue
+		# shellcheck disable=SC2086
+		[[ -z $ids ]] || timeout 60 "$RLESS" --root "$s" rm -f $ids >/dev/null 2>&1 || true
+	done
 }
 
 # user_has_subids_host: does the running user have subordinate uid and gid ranges?
