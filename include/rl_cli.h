@@ -8,6 +8,7 @@
 #ifndef RL_CLI_H
 #define RL_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "rl_error.h"
@@ -31,6 +32,10 @@ int rl_cli_main(int argc, char **argv, const struct rl_command *cmds, size_t n);
 /* Path of a helper program installed with rless (beside the running binary,
  * then $(LIBEXECDIR)); NULL with *err when absent. */
 char *rl_find_helper(const char *name, rl_error_t *err);
+
+/* The store of --root (or the default data dir), created when asked. */
+struct rl_store;
+int rl_cli_open_store(const struct rl_global *g, bool create, struct rl_store *s, rl_error_t *err);
 
 int rl_cmd_run(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_info(int argc, char **argv, const struct rl_global *g, rl_error_t *err);

@@ -3,6 +3,7 @@
  * Everything read here comes from an untrusted archive: types are checked,
  * counts bounded, and text echoed in messages is made printable first. */
 #include "rl_archive.h"
+#include "rl_json.h"
 #include "rl_imageref.h"
 
 #include <ctype.h>
@@ -281,21 +282,13 @@ void rl_docker_images_free(struct rl_docker_image *v, size_t n)
   free(v);
 }
 
-static json_t *strv_json(const rl_strv_t *s)
-{
-  json_t *a = json_array();
-  for (size_t i = 0; i < s->n; i++)
-    json_array_append_new(a, json_string(s->v[i]));
-  return a;
-}
-
 char *rl_docker_manifest_dump(const struct rl_docker_image *v, size_t n)
 {
   json_t *root = json_array();
   for (size_t i = 0; i < n; i++)
     json_array_append_new(root, json_pack("{s:s, s:o, s:o}", "Config", v[i].config, "RepoTags",
-                                          v[i].tags.n ? strv_json(&v[i].tags) : json_null(),
-                                          "Layers", strv_json(&v[i].layers)));
+                                          v[i].tags.n ? rl_strv_to_json(&v[i].tags) : json_null(),
+                                          "Layers", rl_strv_to_json(&v[i].layers)));
   char *s = json_dumps(root, JSON_COMPACT);
   json_decref(root);
   return s;

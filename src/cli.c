@@ -1,5 +1,7 @@
 /* What both binaries share: global options, dispatch, helper lookup. */
 #include "rl_cli.h"
+#include "rl_paths.h"
+#include "rl_store.h"
 #include "rl_util.h"
 
 #include <errno.h>
@@ -81,6 +83,12 @@ char *rl_find_helper(const char *name, rl_error_t *err)
                 beside ? beside : "(unknown)", installed);
   rl_error_hint(err, "build it with `make` or install rless with `make install`");
   return NULL;
+}
+
+int rl_cli_open_store(const struct rl_global *g, bool create, struct rl_store *s, rl_error_t *err)
+{
+  cleanup_free char *root = rl_data_dir(g->root, err);
+  return root == NULL ? -1 : rl_store_open(root, create, s, err);
 }
 
 /* Commands that need libcurl/libarchive run in rless-image, so `rless run`

@@ -35,12 +35,6 @@ static int bad_option(const char *cmd, char **argv, rl_error_t *err)
   return rl_error_hint(err, "see `rless %s --help`", cmd);
 }
 
-static int open_store(const struct rl_global *g, bool create, struct rl_store *s, rl_error_t *err)
-{
-  cleanup_free char *root = rl_data_dir(g->root, err);
-  return root == NULL ? -1 : rl_store_open(root, create, s, err);
-}
-
 static int parse_save(int argc, char **argv, struct rl_save_opts *o, rl_error_t *err)
 {
   static const struct option opts[] = {
@@ -85,7 +79,7 @@ int rl_cmd_save(int argc, char **argv, const struct rl_global *g, rl_error_t *er
   int r = parse_save(argc, argv, &o, err);
   if (r != 0)
     return r > 0 ? 0 : -1;
-  if (open_store(g, false, &store, err) < 0)
+  if (rl_cli_open_store(g, false, &store, err) < 0)
     return -1;
   r = rl_archive_save(&store, &o, argv + optind, (size_t)(argc - optind), err);
   rl_store_close(&store);
@@ -137,7 +131,7 @@ struct writer_env {
 
 static int writer_env(const struct rl_global *g, bool quiet, struct writer_env *w, rl_error_t *err)
 {
-  if (open_store(g, true, &w->store, err) < 0)
+  if (rl_cli_open_store(g, true, &w->store, err) < 0)
     return -1;
   if (rl_storage_for_store(g->storage_driver, &w->store, &w->storage, err) < 0 ||
       rl_userns_plan(RL_USERNS_AUTO, quiet, &w->ns, err) < 0) {

@@ -70,8 +70,7 @@ int rl_cmd_attach(int argc, char **argv, const struct rl_global *g, rl_error_t *
   if (optind + 1 != argc)
     return rl_make_error(err, 0, "`rless attach` takes exactly one container");
   struct rl_store s;
-  cleanup_free char *root = rl_data_dir(g->root, err);
-  if (root == NULL || rl_store_open(root, false, &s, err) < 0)
+  if (rl_cli_open_store(g, false, &s, err) < 0)
     return -1;
   int r = attach_to(&s, argv[optind], keys, no_stdin, err);
   rl_store_close(&s);

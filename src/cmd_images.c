@@ -2,6 +2,7 @@
  * Reading commands take no lock (images.json is replaced by rename);
  * `tag` edits the index under the store lock. */
 #include "cmd_images_int.h"
+#include "rl_cstate.h"
 #include "rl_imageref.h"
 #include "rl_paths.h"
 
@@ -45,31 +46,11 @@ char *rl_human_size(long long bytes)
   return rl_xasprintf("%.3g%s", v, units[i]);
 }
 
-/* go-units HumanDuration, which docker prints before " ago". */
+/* docker's CREATED column: go-units HumanDuration and " ago". */
 char *rl_human_ago(long long then, long long now)
 {
-  long long s = now - then, min = s / 60, h = (s + 1800) / 3600;
-  if (s < 1)
-    return rl_xstrdup("Less than a second ago");
-  if (s == 1)
-    return rl_xstrdup("1 second ago");
-  if (s < 60)
-    return rl_xasprintf("%lld seconds ago", s);
-  if (min == 1)
-    return rl_xstrdup("About a minute ago");
-  if (min < 60)
-    return rl_xasprintf("%lld minutes ago", min);
-  if (h == 1)
-    return rl_xstrdup("About an hour ago");
-  if (h < 48)
-    return rl_xasprintf("%lld hours ago", h);
-  if (h < 24 * 7 * 2)
-    return rl_xasprintf("%lld days ago", h / 24);
-  if (h < 24 * 30 * 2)
-    return rl_xasprintf("%lld weeks ago", h / 24 / 7);
-  if (h < 24 * 365 * 2)
-    return rl_xasprintf("%lld months ago", h / 24 / 30);
-  return rl_xasprintf("%lld years ago", s / 3600 / 24 / 365);
+  cleanup_free char *d = rl_human_duration(now - then);
+  return rl_xasprintf("%s ago", d);
 }
 
 char *rl_rfc3339_format(long long t)

@@ -197,8 +197,7 @@ int rl_cmd_logs(int argc, char **argv, const struct rl_global *g, rl_error_t *er
   struct rl_store s;
   struct rl_cstate cs = {0};
   char id[65];
-  cleanup_free char *root = rl_data_dir(g->root, err);
-  if (root == NULL || rl_store_open(root, false, &s, err) < 0)
+  if (rl_cli_open_store(g, false, &s, err) < 0)
     return -1;
   r = rl_cstate_find(&s, argv[optind], id, err);
   if (r == 0)

@@ -2,6 +2,7 @@
  * table of containers, newest first, from the durable records and the
  * status derived from the live state (rl_cstate.h). */
 #include "cmd_images_int.h"
+#include "rl_json.h"
 #include "rl_cli.h"
 #include "rl_cstate.h"
 
@@ -234,14 +235,6 @@ static void print_table(const struct list *l, bool no_trunc)
   free(cells);
 }
 
-static json_t *strv_json(const rl_strv_t *v)
-{
-  json_t *a = json_array();
-  for (size_t i = 0; i < v->n; i++)
-    json_array_append_new(a, json_string(v->v[i]));
-  return a;
-}
-
 static int print_json(const struct list *l, rl_error_t *err)
 {
   long long now = (long long)time(NULL);
@@ -252,7 +245,7 @@ static int print_json(const struct list *l, rl_error_t *err)
     json_t *o = json_pack(
         "{s:s, s:[s], s:s?, s:s?, s:o, s:s, s:s, s:s, s:i, s:b, s:i, s:s?, s:s?, s:[], s:b}", "Id",
         c->id, "Names", c->name, "Image", c->image_name, "ImageID", c->image, "Command",
-        strv_json(&c->command), "Created", c->created, "State", rl_cstatus_name(c->status),
+        rl_strv_to_json(&c->command), "Created", c->created, "State", rl_cstatus_name(c->status),
         "Status", status, "ExitCode", c->status == RL_CSTATUS_EXITED ? c->exit_code : 0, "Exited",
         c->status == RL_CSTATUS_EXITED, "Pid", (int)c->pid, "StartedAt", c->started_at, "ExitedAt",
         c->finished_at, "Ports", "AutoRemove", c->auto_remove);

@@ -59,8 +59,7 @@ int rl_cmd_pull(int argc, char **argv, const struct rl_global *g, rl_error_t *er
   int r = parse(argc, argv, &o, err);
   if (r != 0)
     return r > 0 ? 0 : -1;
-  cleanup_free char *root = rl_data_dir(g->root, err);
-  if (root == NULL || rl_store_open(root, true, &store, err) < 0)
+  if (rl_cli_open_store(g, true, &store, err) < 0)
     return -1;
   if (rl_storage_for_store(g->storage_driver, &store, &st, err) < 0) {
     rl_store_close(&store);

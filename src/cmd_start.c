@@ -1,6 +1,7 @@
 /* rless start [-a] [-i] and rless restart [-t N]: a stopped container runs
  * again from its record, with its upper layer as it was left. */
 #include "rl_cli.h"
+#include "rl_json.h"
 #include "rl_container.h"
 #include "rl_cstate.h"
 #include "rl_monitor.h"
@@ -11,17 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static void strv_from(json_t *arr, rl_strv_t *out)
-{
-  size_t i;
-  json_t *v;
-  json_array_foreach(arr, i, v)
-  {
-    if (json_is_string(v))
-      rl_strv_push(out, json_string_value(v));
-  }
-}
 
 static char *str_of(json_t *cfg, const char *key)
 {
@@ -43,7 +33,7 @@ static void restore_opts(const struct rl_cstate *cs, struct rl_run_opts *o)
 {
   json_t *cfg = cs->config;
   memset(o, 0, sizeof(*o));
-  strv_from(json_object_get(cfg, "env"), &o->env);
+  rl_strv_from_json(json_object_get(cfg, "env"), &o->env);
   o->hostname = str_of(cfg, "hostname");
   o->tty = json_is_true(json_object_get(cfg, "tty"));
   o->interactive = json_is_true(json_object_get(cfg, "interactive"));
@@ -61,14 +51,14 @@ static void restore_opts(const struct rl_cstate *cs, struct rl_run_opts *o)
         .dst = rl_xstrdup(json_string_value(json_object_get(v, "destination")) ?: "/"),
         .ro = json_is_true(json_object_get(v, "ro"))};
   }
-  strv_from(json_object_get(cfg, "tmpfs"), &o->tmpfs);
-  strv_from(json_object_get(cfg, "cap_add"), &o->cap_add);
-  strv_from(json_object_get(cfg, "cap_drop"), &o->cap_drop);
-  strv_from(json_object_get(cfg, "mask"), &o->mask);
-  strv_from(json_object_get(cfg, "add_hosts"), &o->add_hosts);
-  strv_from(json_object_get(cfg, "dns"), &o->dns);
-  strv_from(json_object_get(cfg, "dns_search"), &o->dns_search);
-  strv_from(json_object_get(cfg, "unmask"), &o->unmask);
+  rl_strv_from_json(json_object_get(cfg, "tmpfs"), &o->tmpfs);
+  rl_strv_from_json(json_object_get(cfg, "cap_add"), &o->cap_add);
+  rl_strv_from_json(json_object_get(cfg, "cap_drop"), &o->cap_drop);
+  rl_strv_from_json(json_object_get(cfg, "mask"), &o->mask);
+  rl_strv_from_json(json_object_get(cfg, "add_hosts"), &o->add_hosts);
+  rl_strv_from_json(json_object_get(cfg, "dns"), &o->dns);
+  rl_strv_from_json(json_object_get(cfg, "dns_search"), &o->dns_search);
+  rl_strv_from_json(json_object_get(cfg, "unmask"), &o->unmask);
   o->privileged = json_is_true(json_object_get(cfg, "privileged"));
   o->seccomp = str_of(cfg, "seccomp");
   /* The same map as before, or the upper layer's owners would change. */
@@ -91,7 +81,7 @@ static int restore_source(struct rl_container *c, void *ctx, rl_error_t *err)
   struct rl_storage st;
   if (rl_storage_select(c->opts->storage_driver, &st, err) < 0)
     return -1;
-  strv_from(json_object_get(cs->config, "argv"), &c->argv);
+  rl_strv_from_json(json_object_get(cs->config, "argv"), &c->argv);
   c->workdir = str_of(cs->config, "workdir");
   c->user = str_of(cs->config, "user");
   c->stop_signal = cs->stop_signal ? rl_xstrdup(cs->stop_signal) : NULL;
@@ -146,12 +136,6 @@ int rl_container_start(const struct rl_store *s, const struct rl_global *g, cons
   return r;
 }
 
-static int open_store(const struct rl_global *g, struct rl_store *s, rl_error_t *err)
-{
-  cleanup_free char *root = rl_data_dir(g->root, err);
-  return root == NULL ? -1 : rl_store_open(root, false, s, err);
-}
-
 int rl_cmd_start(int argc, char **argv, const struct rl_global *g, rl_error_t *err)
 {
   static const struct option opts[] = {
@@ -177,7 +161,7 @@ int rl_cmd_start(int argc, char **argv, const struct rl_global *g, rl_error_t *e
   if (attach && optind + 1 != argc)
     return rl_make_error(err, 0, "`rless start -a` takes exactly one container");
   struct rl_store s;
-  if (open_store(g, &s, err) < 0)
+  if (rl_cli_open_store(g, false, &s, err) < 0)
     return -1;
   int r = 0;
   for (int i = optind; i < argc && r >= 0; i++) {

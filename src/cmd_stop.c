@@ -77,12 +77,6 @@ static int stop_one(const struct rl_store *s, const char *ref, long timeout, rl_
   return 0;
 }
 
-static int open_store(const struct rl_global *g, struct rl_store *s, rl_error_t *err)
-{
-  cleanup_free char *root = rl_data_dir(g->root, err);
-  return root == NULL ? -1 : rl_store_open(root, false, s, err);
-}
-
 /* Every container, like docker: the failures are reported and the others done. */
 static int for_each(const struct rl_store *s, int argc, char **argv,
                     int (*fn)(const struct rl_store *, const char *, long, rl_error_t *), long arg,
@@ -136,7 +130,7 @@ int rl_cmd_stop(int argc, char **argv, const struct rl_global *g, rl_error_t *er
   int r = parse_timeout(argc, argv, &timeout, err);
   if (r != 0)
     return r > 0 ? 0 : -1;
-  if (open_store(g, &s, err) < 0)
+  if (rl_cli_open_store(g, false, &s, err) < 0)
     return -1;
   r = for_each(&s, argc, argv, stop_one, (long)timeout, err);
   rl_store_close(&s);
@@ -150,7 +144,7 @@ int rl_cmd_restart(int argc, char **argv, const struct rl_global *g, rl_error_t 
   int r = parse_timeout(argc, argv, &timeout, err);
   if (r != 0)
     return r > 0 ? 0 : -1;
-  if (open_store(g, &s, err) < 0)
+  if (rl_cli_open_store(g, false, &s, err) < 0)
     return -1;
   for (int i = optind; i < argc && r >= 0; i++) {
     r = rl_container_stop(&s, argv[i], (long)timeout, err);
@@ -200,7 +194,7 @@ int rl_cmd_kill(int argc, char **argv, const struct rl_global *g, rl_error_t *er
   if (optind >= argc)
     return rl_make_error(err, 0, "`rless kill` needs at least one container");
   struct rl_store s;
-  if (open_store(g, &s, err) < 0)
+  if (rl_cli_open_store(g, false, &s, err) < 0)
     return -1;
   int r = for_each(&s, argc, argv, kill_one, sig, err);
   rl_store_close(&s);

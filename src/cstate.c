@@ -2,6 +2,7 @@
  * name claimed by a symlink under names/, and a container found by id,
  * name or id prefix.  The live half (state, exit, wait) is cstate_live.c. */
 #include "cstate_int.h"
+#include "rl_json.h"
 #include "rl_options.h"
 
 #include <dirent.h>
@@ -83,14 +84,6 @@ json_t *rl_cstate_json_read_at(int dirfd, const char *shown, const char *name, r
   return j;
 }
 
-static json_t *strv_json(const rl_strv_t *v)
-{
-  json_t *a = json_array();
-  for (size_t i = 0; i < v->n; i++)
-    json_array_append_new(a, json_string(v->v[i]));
-  return a;
-}
-
 static json_t *str_or_null(const char *s)
 {
   return s ? json_string(s) : json_null();
@@ -98,12 +91,12 @@ static json_t *str_or_null(const char *s)
 
 static json_t *record_json(const struct rl_cstate *c)
 {
-  json_t *j =
-      json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o}", "id", c->id, "name",
-                c->name, "image", str_or_null(c->image), "image_name", str_or_null(c->image_name),
-                "manifest", str_or_null(c->manifest), "rootfs", str_or_null(c->rootfs), "layers",
-                strv_json(&c->layers), "command", strv_json(&c->command), "created", c->created,
-                "auto_remove", c->auto_remove, "stop_signal", str_or_null(c->stop_signal));
+  json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o}", "id", c->id,
+                        "name", c->name, "image", str_or_null(c->image), "image_name",
+                        str_or_null(c->image_name), "manifest", str_or_null(c->manifest), "rootfs",
+                        str_or_null(c->rootfs), "layers", rl_strv_to_json(&c->layers), "command",
+                        rl_strv_to_json(&c->command), "created", c->created, "auto_remove",
+                        c->auto_remove, "stop_signal", str_or_null(c->stop_signal));
   json_object_set_new(j, "config", c->config ? json_incref(c->config) : json_object());
   return j;
 }

@@ -2,16 +2,9 @@
  * after the image config and the options are merged, everything `rless
  * start` needs to run it again and `inspect` shows. */
 #include "rl_container.h"
+#include "rl_json.h"
 #include "rl_cstate.h"
 #include "rl_options.h"
-
-static json_t *strv_json(const rl_strv_t *v)
-{
-  json_t *a = json_array();
-  for (size_t i = 0; i < v->n; i++)
-    json_array_append_new(a, json_string(v->v[i]));
-  return a;
-}
 
 static const char *userns_name(enum rl_userns_mode m)
 {
@@ -40,7 +33,7 @@ static void entrypoint_cmd(const struct rl_run_opts *o, json_t *image_config, js
   else
     *ep = *o->entrypoint ? json_pack("[s]", o->entrypoint) : json_null();
   if (o->argv.n > 0)
-    *cmd = strv_json(&o->argv);
+    *cmd = rl_strv_to_json(&o->argv);
   else if (o->entrypoint == NULL && json_is_array(icmd) && json_array_size(icmd) > 0)
     *cmd = json_deep_copy(icmd);
   else
@@ -59,27 +52,28 @@ json_t *rl_cstate_run_config(const struct rl_container *c, json_t *image_config,
   cleanup_free char *hostname = o->hostname ? rl_xstrdup(o->hostname) : rl_xstrndup(c->id, 12);
   json_t *ep, *cmd;
   entrypoint_cmd(o, image_config, &ep, &cmd);
-  json_t *j = json_pack("{s:o, s:s?, s:s?, s:s, s:b, s:b, s:b, s:b, s:s}", "env", strv_json(&env),
-                        "workdir", c->workdir, "user", c->user, "hostname", hostname, "tty", o->tty,
-                        "interactive", o->interactive, "read_only", o->read_only, "init", o->init,
-                        "network", o->network == RL_NET_HOST ? "host" : "none");
+  json_t *j =
+      json_pack("{s:o, s:s?, s:s?, s:s, s:b, s:b, s:b, s:b, s:s}", "env", rl_strv_to_json(&env),
+                "workdir", c->workdir, "user", c->user, "hostname", hostname, "tty", o->tty,
+                "interactive", o->interactive, "read_only", o->read_only, "init", o->init,
+                "network", o->network == RL_NET_HOST ? "host" : "none");
   json_object_set_new(j, "volumes", volumes_json(o));
-  json_object_set_new(j, "tmpfs", strv_json(&o->tmpfs));
-  json_object_set_new(j, "cap_add", strv_json(&o->cap_add));
-  json_object_set_new(j, "cap_drop", strv_json(&o->cap_drop));
+  json_object_set_new(j, "tmpfs", rl_strv_to_json(&o->tmpfs));
+  json_object_set_new(j, "cap_add", rl_strv_to_json(&o->cap_add));
+  json_object_set_new(j, "cap_drop", rl_strv_to_json(&o->cap_drop));
   json_object_set_new(j, "userns", json_string(userns_name(o->userns)));
   json_object_set_new(j, "userns_resolved", json_string(userns_name(c->ns.mode)));
   json_object_set_new(j, "storage_driver", json_string(storage_driver ? storage_driver : ""));
   json_object_set_new(j, "entrypoint", ep);
   json_object_set_new(j, "cmd", cmd);
-  json_object_set_new(j, "argv", strv_json(&c->argv));
+  json_object_set_new(j, "argv", rl_strv_to_json(&c->argv));
   json_object_set_new(j, "privileged", json_boolean(o->privileged));
   json_object_set_new(j, "seccomp", o->seccomp ? json_string(o->seccomp) : json_null());
   json_object_set_new(j, "seccomp_profile", rl_seccomp_cfg_json(&c->seccomp));
-  json_object_set_new(j, "mask", strv_json(&o->mask));
-  json_object_set_new(j, "add_hosts", strv_json(&o->add_hosts));
-  json_object_set_new(j, "dns", strv_json(&o->dns));
-  json_object_set_new(j, "dns_search", strv_json(&o->dns_search));
-  json_object_set_new(j, "unmask", strv_json(&o->unmask));
+  json_object_set_new(j, "mask", rl_strv_to_json(&o->mask));
+  json_object_set_new(j, "add_hosts", rl_strv_to_json(&o->add_hosts));
+  json_object_set_new(j, "dns", rl_strv_to_json(&o->dns));
+  json_object_set_new(j, "dns_search", rl_strv_to_json(&o->dns_search));
+  json_object_set_new(j, "unmask", rl_strv_to_json(&o->unmask));
   return j;
 }

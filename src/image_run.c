@@ -2,6 +2,7 @@
  * rless itself links no registry code: a missing image is pulled by running
  * rless-image, whose stdout carries the image id back. */
 #include "rl_cli.h"
+#include "rl_json.h"
 #include "rl_cstate.h"
 #include "rl_host.h"
 #include "rl_image_run.h"
@@ -20,29 +21,18 @@
 #include <sys/wait.h>
 #include <time.h>
 
-static void strv_from_json(json_t *arr, rl_strv_t *out)
-{
-  size_t i;
-  json_t *v;
-  json_array_foreach(arr, i, v)
-  {
-    if (json_is_string(v))
-      rl_strv_push(out, json_string_value(v));
-  }
-}
-
 int rl_image_argv(json_t *config, const char *entrypoint, const rl_strv_t *args, rl_strv_t *out,
                   rl_error_t *err)
 {
   if (entrypoint == NULL)
-    strv_from_json(json_object_get(config, "Entrypoint"), out);
+    rl_strv_from_json(json_object_get(config, "Entrypoint"), out);
   else if (*entrypoint)
     rl_strv_push(out, entrypoint);
   if (args->n > 0) {
     for (size_t i = 0; i < args->n; i++)
       rl_strv_push(out, args->v[i]);
   } else if (entrypoint == NULL) {
-    strv_from_json(json_object_get(config, "Cmd"), out);
+    rl_strv_from_json(json_object_get(config, "Cmd"), out);
   }
   if (out->n == 0) {
     rl_make_error(err, 0, "no command to run: the image has neither Entrypoint nor Cmd");
@@ -300,7 +290,7 @@ static int apply_config(struct rl_container *c, const struct rl_image_rec *rec, 
   const struct rl_run_opts *o = c->opts;
   if (rl_image_argv(rec->config, o->entrypoint, &o->argv, &c->argv, err) < 0)
     return -1;
-  strv_from_json(json_object_get(rec->config, "Env"), &c->image_env);
+  rl_strv_from_json(json_object_get(rec->config, "Env"), &c->image_env);
   c->workdir = o->workdir ? rl_xstrdup(o->workdir) : config_str(rec->config, "WorkingDir");
   c->user = o->user ? rl_xstrdup(o->user) : config_str(rec->config, "User");
   c->stop_signal = config_str(rec->config, "StopSignal");

@@ -1,31 +1,13 @@
 /* images.json: read on every `rless run` of an image, so it stays one small
  * JSON file; written only under the store lock, by temp + rename. */
 #include "rl_images.h"
+#include "rl_json.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
-
-static void strv_from_json(json_t *arr, rl_strv_t *out)
-{
-  size_t i;
-  json_t *v;
-  json_array_foreach(arr, i, v)
-  {
-    if (json_is_string(v))
-      rl_strv_push(out, json_string_value(v));
-  }
-}
-
-static json_t *strv_to_json(const rl_strv_t *s)
-{
-  json_t *arr = json_array();
-  for (size_t i = 0; i < s->n; i++)
-    json_array_append_new(arr, json_string(s->v[i]));
-  return arr;
-}
 
 static int rec_from_json(json_t *o, struct rl_image_rec *r)
 {
@@ -36,8 +18,8 @@ static int rec_from_json(json_t *o, struct rl_image_rec *r)
   memset(r, 0, sizeof(*r));
   r->id = rl_xstrdup(id);
   r->manifest = rl_xstrdup(manifest);
-  strv_from_json(json_object_get(o, "names"), &r->names);
-  strv_from_json(json_object_get(o, "layers"), &r->layers);
+  rl_strv_from_json(json_object_get(o, "names"), &r->names);
+  rl_strv_from_json(json_object_get(o, "layers"), &r->layers);
   json_t *cfg = json_object_get(o, "config");
   r->config = json_is_object(cfg) ? json_incref(cfg) : NULL;
   r->size = json_integer_value(json_object_get(o, "size"));
@@ -73,7 +55,7 @@ int rl_images_load(const struct rl_store *s, struct rl_image_index *ix, rl_error
 static json_t *rec_to_json(const struct rl_image_rec *r)
 {
   json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I}", "id", r->id, "manifest", r->manifest,
-                        "names", strv_to_json(&r->names), "layers", strv_to_json(&r->layers),
+                        "names", rl_strv_to_json(&r->names), "layers", rl_strv_to_json(&r->layers),
                         "size", (json_int_t)r->size, "created", (json_int_t)r->created);
   if (r->config)
     json_object_set(o, "config", r->config);
@@ -540,7 +522,7 @@ static int container_ref_read(const struct rl_store *s, int dirfd, const char *d
   c->id = rl_xstrdup(json_str(o, "id") ? json_str(o, "id") : dir);
   c->name = rl_xstrdup(json_str(o, "name") ? json_str(o, "name") : "");
   c->image = json_str(o, "image") ? rl_xstrdup(json_str(o, "image")) : NULL;
-  strv_from_json(json_object_get(o, "layers"), &c->layers);
+  rl_strv_from_json(json_object_get(o, "layers"), &c->layers);
   json_decref(o);
   return 1;
 }

@@ -151,9 +151,9 @@ void rl_layer_store_warn(const char *digest, const struct rl_unpack_stats *st)
             "their owners",
             digest, st->overflow_ids, st->overflow_example ? st->overflow_example : "?");
   if (st->devices_skipped)
-    rl_notice("layer %.19s: skipped %zu device nodes or sockets (not allowed without privileges), "
-              "e.g. `%s`",
-              digest, st->devices_skipped, st->device_example ? st->device_example : "?");
+    rl_warn("layer %.19s: skipped %zu device nodes or sockets (not allowed without privileges), "
+            "e.g. `%s`",
+            digest, st->devices_skipped, st->device_example ? st->device_example : "?");
   if (st->xattrs_skipped)
     rl_notice("layer %.19s: %zu extended attributes not kept, e.g. `%s`", digest,
               st->xattrs_skipped, st->xattr_example ? st->xattr_example : "?");

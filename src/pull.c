@@ -5,6 +5,7 @@
  * registry client's sha256, and an unpacker process reading a pipe. */
 #include "rl_imageref.h"
 #include "rl_images.h"
+#include "rl_layer_store.h"
 #include "rl_manifest.h"
 #include "rl_pull.h"
 #include "rl_sync.h"
@@ -61,19 +62,6 @@ static int layer_sink_fn(void *ctx, const void *data, size_t len, rl_error_t *er
   return 0;
 }
 
-static void warn_stats(const char *digest, const struct rl_unpack_stats *st)
-{
-  if (st->overflow_ids)
-    rl_warn("layer %.19s: %zu entries owned by ids outside your user namespace now belong to "
-            "nobody (65534), e.g. `%s`; more subordinate ids in /etc/subuid and /etc/subgid keep "
-            "their owners",
-            digest, st->overflow_ids, st->overflow_example ? st->overflow_example : "?");
-  if (st->devices_skipped)
-    rl_warn("layer %.19s: skipped %zu device nodes or sockets (not allowed without privileges), "
-            "e.g. `%s`",
-            digest, st->devices_skipped, st->device_example ? st->device_example : "?");
-}
-
 __attribute__((noreturn)) static void unpacker_main(const struct pull_ctx *c, struct layer_job *j,
                                                     int readfd, int resfd)
 {
@@ -86,7 +74,7 @@ __attribute__((noreturn)) static void unpacker_main(const struct pull_ctx *c, st
   if (dirfd < 0)
     rl_make_error(&err, errno, "open `%s`", j->tmpdir);
   else if (rl_layer_unpack(readfd, dirfd, &uo, &st, &err) == 0)
-    warn_stats(j->desc->digest, &st);
+    rl_layer_store_warn(j->desc->digest, &st);
   if (err) {
     rl_error_wrap(&err, "unpack layer %s", j->desc->digest);
     rl_sync_send_error(resfd, err);

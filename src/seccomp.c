@@ -665,31 +665,12 @@ static int build(const struct rl_seccomp_profile *prof, uint64_t caps, const cha
 
 int rl_seccomp_apply(const struct rl_seccomp_cfg *cfg, uint64_t caps, rl_error_t *err)
 {
-  struct rl_seccomp_profile def;
-  const struct rl_seccomp_profile *prof = &def;
-  const char *origin = DEFAULT_ORIGIN;
-  __attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = NULL;
-  if (cfg && cfg->mode == RL_SECCOMP_UNCONFINED)
-    return 0;
-  if (cfg && cfg->mode == RL_SECCOMP_PROFILE) {
-    prof = &cfg->profile;
-    origin = cfg->origin;
-  } else {
-    rl_seccomp_default_profile(&def);
-  }
-  int r = build(prof, caps, origin, &ctx, err);
-  if (prof == &def)
-    rl_seccomp_profile_free(&def);
-  if (r < 0)
-    return -1;
-  r = seccomp_load(ctx);
-  if (r < 0) {
-    rl_make_error(err, -r, "load the seccomp filter of %s", origin);
-    if (r == -EACCES)
-      rl_error_hint(err, "no_new_privs must be set first");
-    return -1;
-  }
-  return 0;
+  struct rl_seccomp_prog p;
+  int r = rl_seccomp_compile(cfg, caps, &p, err);
+  if (r == 0)
+    r = rl_seccomp_load(&p, err);
+  rl_seccomp_prog_free(&p);
+  return r;
 }
 
 int rl_seccomp_compile(const struct rl_seccomp_cfg *cfg, uint64_t caps, struct rl_seccomp_prog *p,
