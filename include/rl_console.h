@@ -40,6 +40,17 @@ bool rl_console_get_winsize(struct winsize *ws);
 /* Copy the window size of `from` (host tty) to `master`.  Errors ignored: no tty, no size. */
 void rl_console_copy_winsize(int from, int master);
 
+/* Stdin to a pty through a buffer and non-blocking writes: a process that
+ * does not read its input must not stop its output.  Poll `fd` for input
+ * only while len == 0, and the master for POLLOUT while len > 0. */
+struct rl_pty_input {
+  bool open; /* stdin is still read */
+  char buf[4096];
+  size_t len, off;
+};
+void rl_pty_input_read(struct rl_pty_input *in, int fd);
+void rl_pty_input_write(struct rl_pty_input *in, int master);
+
 /* Move what is readable now from `in` to `out` (in is non-blocking).
  * Returns bytes moved, 0 at EOF, -1 on error (errno set, EAGAIN = nothing now). */
 long rl_console_pump(int in, int out);

@@ -240,6 +240,29 @@ void rl_console_copy_winsize(int from, int master)
   errno = saved_errno;
 }
 
+void rl_pty_input_read(struct rl_pty_input *in, int fd)
+{
+  ssize_t n = read(fd, in->buf, sizeof(in->buf));
+  if (n > 0) {
+    in->len = (size_t)n;
+    in->off = 0;
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    in->open = false;
+  }
+}
+
+void rl_pty_input_write(struct rl_pty_input *in, int master)
+{
+  ssize_t w = write(master, in->buf + in->off, in->len - in->off);
+  bool failed = w < 0 && errno != EAGAIN && errno != EINTR;
+  if (w > 0)
+    in->off += (size_t)w;
+  if (in->off >= in->len || failed)
+    in->len = in->off = 0;
+  if (failed)
+    in->open = false;
+}
+
 /* Write all of buf; `out` may be non-blocking (a pty master opened for the
  * relay usually is), so EAGAIN waits for room instead of dropping bytes. */
 static int write_all_wait(int out, const char *buf, size_t len)

@@ -328,10 +328,8 @@ struct relay {
   pid_t early_pid; /* reaped before its pid arrived on the socket */
   int early_status;
   int sock;
-  int master; /* pty master with -t, else -1 */
-  bool stdin_open;
-  char in[4096]; /* stdin bytes not yet written to the pty */
-  size_t in_len, in_off;
+  int master;             /* pty master with -t, else -1 */
+  struct rl_pty_input in; /* stdin on its way to the pty */
   struct rl_term term;
   rl_error_t child_err; /* the first error the joiner or the process reported */
 };
@@ -374,7 +372,7 @@ static int on_sync(struct relay *r, rl_error_t *err)
       return -1;
     fcntl(r->master, F_SETFL, fcntl(r->master, F_GETFL) | O_NONBLOCK);
     rl_console_copy_winsize(isatty(0) ? 0 : 1, r->master);
-    if (r->stdin_open && rl_term_raw(&r->term, 0, err) < 0)
+    if (r->in.open && rl_term_raw(&r->term, 0, err) < 0)
       return -1;
   } else if (m.type == RL_SYNC_ERROR && r->child_err == NULL) {
     rl_sync_to_error(&m, &r->child_err);
@@ -419,30 +417,6 @@ static void pump_master(struct relay *r)
     close(rl_steal_fd(&r->master));
 }
 
-/* Stdin goes to the pty through a buffer and non-blocking writes: a process
- * that does not read its input must not stop its output. */
-static void read_stdin(struct relay *r)
-{
-  ssize_t n = read(0, r->in, sizeof(r->in));
-  if (n > 0) {
-    r->in_len = (size_t)n;
-    r->in_off = 0;
-  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-    r->stdin_open = false;
-  }
-}
-
-static void write_master(struct relay *r)
-{
-  ssize_t w = write(r->master, r->in + r->in_off, r->in_len - r->in_off);
-  if (w > 0)
-    r->in_off += (size_t)w;
-  if (r->in_off >= r->in_len || (w < 0 && errno != EAGAIN && errno != EINTR))
-    r->in_len = r->in_off = 0;
-  if (w < 0 && errno != EAGAIN && errno != EINTR)
-    r->stdin_open = false;
-}
-
 static bool finished(const struct relay *r)
 {
   /* The socket's end: an error the process sent just before it exited is
@@ -462,8 +436,8 @@ static int relay_loop(struct relay *r, int sfd, rl_error_t *err)
       p[isync = n++] = (struct pollfd){.fd = r->sock, .events = POLLIN};
     if (r->master >= 0)
       p[imaster = n++] =
-          (struct pollfd){.fd = r->master, .events = (short)(POLLIN | (r->in_len ? POLLOUT : 0))};
-    if (r->master >= 0 && r->stdin_open && r->in_len == 0)
+          (struct pollfd){.fd = r->master, .events = (short)(POLLIN | (r->in.len ? POLLOUT : 0))};
+    if (r->master >= 0 && r->in.open && r->in.len == 0)
       p[iin = n++] = (struct pollfd){.fd = 0, .events = POLLIN};
     int ready = poll(p, (nfds_t)n, r->exited ? 100 : -1);
     if (ready < 0 && errno != EINTR)
@@ -474,11 +448,11 @@ static int relay_loop(struct relay *r, int sfd, rl_error_t *err)
     if (isync >= 0 && p[isync].revents && on_sync(r, err) < 0)
       return -1;
     if (imaster >= 0 && r->master >= 0 && (p[imaster].revents & POLLOUT))
-      write_master(r);
+      rl_pty_input_write(&r->in, r->master);
     if (imaster >= 0 && r->master >= 0 && (p[imaster].revents & (POLLIN | POLLHUP | POLLERR)))
       pump_master(r);
     if (iin >= 0 && r->master >= 0 && p[iin].revents)
-      read_stdin(r);
+      rl_pty_input_read(&r->in, 0);
   }
   return 0;
 }
@@ -501,7 +475,7 @@ static int exit_status(int st)
 
 static int relay(pid_t joiner, int sock, int sfd, const struct rl_exec_opts *o, rl_error_t *err)
 {
-  struct relay r = {.joiner = joiner, .sock = sock, .master = -1, .stdin_open = o->interactive};
+  struct relay r = {.joiner = joiner, .sock = sock, .master = -1, .in.open = o->interactive};
   int rc = relay_loop(&r, sfd, err);
   rl_term_restore(&r.term);
   if (r.master >= 0)

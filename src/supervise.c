@@ -30,10 +30,8 @@ struct run_state {
   int early_status;
   bool sync_eof;
   int sock;
-  int master; /* pty master with -t, else -1 */
-  bool stdin_open;
-  char in[4096]; /* stdin bytes not yet written to the pty */
-  size_t in_len, in_off;
+  int master;             /* pty master with -t, else -1 */
+  struct rl_pty_input in; /* stdin on its way to the pty */
   struct rl_term term;
   rl_error_t child_err; /* the first error the container reported */
   /* detached: pid 1's stdout and stderr (read ends) and the log they go to */
@@ -65,7 +63,7 @@ static void on_tty(struct run_state *s, rl_error_t *err)
     return;
   fcntl(s->master, F_SETFL, fcntl(s->master, F_GETFL) | O_NONBLOCK);
   rl_console_copy_winsize(isatty(0) ? 0 : 1, s->master);
-  if (s->stdin_open)
+  if (s->in.open)
     rl_term_raw(&s->term, 0, err);
 }
 
@@ -176,32 +174,6 @@ static void report_start(struct run_state *s, const struct rl_container *c)
   c->on_start(c->on_start_ctx, s->pid1, s->child_err);
 }
 
-/* Stdin goes to the pty through a buffer and non-blocking writes: a
- * container that does not read its input must not stop its output. */
-static void read_stdin(struct run_state *s)
-{
-  ssize_t r = read(0, s->in, sizeof(s->in));
-  if (r > 0) {
-    s->in_len = (size_t)r;
-    s->in_off = 0;
-  } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-    s->stdin_open = false;
-  }
-}
-
-static void write_master(struct run_state *s)
-{
-  ssize_t w = write(s->master, s->in + s->in_off, s->in_len - s->in_off);
-  if (w > 0)
-    s->in_off += (size_t)w;
-  if (s->in_off >= s->in_len)
-    s->in_len = s->in_off = 0;
-  if (w < 0 && errno != EAGAIN && errno != EINTR) {
-    s->stdin_open = false;
-    s->in_len = s->in_off = 0;
-  }
-}
-
 static bool finished(const struct run_state *s)
 {
   if (s->exited) /* pid 1 gone: done once the pty or the pipes have drained */
@@ -220,8 +192,8 @@ static int supervise(const struct rl_container *c, struct run_state *s, int sfd,
       p[isync = n++] = (struct pollfd){.fd = s->sock, .events = POLLIN};
     if (s->master >= 0)
       p[imaster = n++] =
-          (struct pollfd){.fd = s->master, .events = (short)(POLLIN | (s->in_len ? POLLOUT : 0))};
-    if (s->master >= 0 && s->stdin_open && s->in_len == 0)
+          (struct pollfd){.fd = s->master, .events = (short)(POLLIN | (s->in.len ? POLLOUT : 0))};
+    if (s->master >= 0 && s->in.open && s->in.len == 0)
       p[iin = n++] = (struct pollfd){.fd = 0, .events = POLLIN};
     if (s->out >= 0)
       p[iout = n++] = (struct pollfd){.fd = s->out, .events = POLLIN};
@@ -240,11 +212,11 @@ static int supervise(const struct rl_container *c, struct run_state *s, int sfd,
     if (isync >= 0 && p[isync].revents)
       on_sync(s, err);
     if (imaster >= 0 && (p[imaster].revents & POLLOUT))
-      write_master(s);
+      rl_pty_input_write(&s->in, s->master);
     if (imaster >= 0 && (p[imaster].revents & (POLLIN | POLLHUP | POLLERR)))
       pump_master(s);
     if (iin >= 0 && s->master >= 0 && p[iin].revents)
-      read_stdin(s);
+      rl_pty_input_read(&s->in, 0);
     if (iout >= 0 && p[iout].revents)
       pump_log(s, &s->out, &s->lb_out);
     if (ierr >= 0 && p[ierr].revents)
@@ -326,7 +298,7 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
   cleanup_close int sfd = -1;
   struct run_state s = {.master = -1,
                         .sock = -1,
-                        .stdin_open = c->opts->interactive && c->log_fd < 0,
+                        .in.open = c->opts->interactive && c->log_fd < 0,
                         .out = -1,
                         .errout = -1,
                         .log_fd = c->log_fd,
