@@ -201,4 +201,10 @@ int rl_archive_rec_init(struct rl_image_rec *rec, const char *manifest_digest,
 void rl_archive_workdir_freep(char **dir);
 #define cleanup_workdir __attribute__((cleanup(rl_archive_workdir_freep)))
 
+/* Output to `out` by fill(ctx, fd): a regular file (or a new one) is written
+ * beside itself and renamed, so a failure leaves no truncated file; anything
+ * else (a fifo, /dev/stdout) is written directly. */
+int rl_archive_write_file(const char *out, int (*fill)(void *ctx, int fd, rl_error_t *err),
+                          void *ctx, rl_error_t *err);
+
 #endif

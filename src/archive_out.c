@@ -302,31 +302,21 @@ static int write_tar(struct save_ctx *c, int fd, rl_error_t *err)
 
 /* ---- output ---- */
 
-/* A regular file (or a new one) is written beside itself and renamed, so a
- * failed save leaves no truncated archive; anything else (a fifo,
- * /dev/stdout) is written directly. */
-static int save_to(struct save_ctx *c, rl_error_t *err)
+int rl_archive_write_file(const char *out, int (*fill)(void *ctx, int fd, rl_error_t *err),
+                          void *ctx, rl_error_t *err)
 {
-  const char *out = c->o->output;
   struct stat st;
-  if (out == NULL) {
-    if (isatty(STDOUT_FILENO)) {
-      rl_make_error(err, 0, "refusing to write an image archive to a terminal");
-      return rl_error_hint(err, "pass -o FILE or redirect stdout");
-    }
-    return write_tar(c, STDOUT_FILENO, err);
-  }
   if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
     cleanup_close int fd = open(out, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
       return rl_make_error(err, errno, "open `%s`", out);
-    return write_tar(c, fd, err);
+    return fill(ctx, fd, err);
   }
   cleanup_free char *tmp = rl_xasprintf("%s.rless-tmp-%d", out, (int)getpid());
   cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return rl_make_error(err, errno, "create `%s`", tmp);
-  int r = write_tar(c, fd, err);
+  int r = fill(ctx, fd, err);
   if (r == 0 && (fsync(fd) < 0 || close(rl_steal_fd(&fd)) < 0))
     r = rl_make_error(err, errno, "write `%s`", tmp);
   if (r == 0 && rename(tmp, out) < 0)
@@ -334,6 +324,24 @@ static int save_to(struct save_ctx *c, rl_error_t *err)
   if (r < 0)
     unlink(tmp);
   return r;
+}
+
+static int fill_tar(void *ctx, int fd, rl_error_t *err)
+{
+  return write_tar(ctx, fd, err);
+}
+
+static int save_to(struct save_ctx *c, rl_error_t *err)
+{
+  const char *out = c->o->output;
+  if (out == NULL) {
+    if (isatty(STDOUT_FILENO)) {
+      rl_make_error(err, 0, "refusing to write an image archive to a terminal");
+      return rl_error_hint(err, "pass -o FILE or redirect stdout");
+    }
+    return write_tar(c, STDOUT_FILENO, err);
+  }
+  return rl_archive_write_file(out, fill_tar, c, err);
 }
 
 int rl_archive_save(struct rl_store *s, const struct rl_save_opts *o, char *const *refs, size_t n,

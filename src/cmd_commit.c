@@ -729,11 +729,13 @@ static int export_fd(struct ctr *k, int out, rl_error_t *err)
   return r < 0 ? rl_error_wrap(err, "export container %.12s", k->c.id) : 0;
 }
 
-/* A regular file (or a new one) is written beside itself and renamed, so a
- * failed export leaves no truncated tar; anything else is written directly. */
+static int fill_export(void *ctx, int fd, rl_error_t *err)
+{
+  return export_fd(ctx, fd, err);
+}
+
 static int export_to(struct ctr *k, const char *out, rl_error_t *err)
 {
-  struct stat st;
   if (out == NULL) {
     if (isatty(STDOUT_FILENO)) {
       rl_make_error(err, 0, "refusing to write a tar archive to a terminal");
@@ -742,22 +744,7 @@ static int export_to(struct ctr *k, const char *out, rl_error_t *err)
     cleanup_close int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
     return fd < 0 ? rl_make_error(err, errno, "dup stdout") : export_fd(k, fd, err);
   }
-  if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
-    cleanup_close int fd = open(out, O_WRONLY | O_CLOEXEC);
-    return fd < 0 ? rl_make_error(err, errno, "open `%s`", out) : export_fd(k, fd, err);
-  }
-  cleanup_free char *tmp = rl_xasprintf("%s.rless-tmp-%d", out, (int)getpid());
-  cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return rl_make_error(err, errno, "create `%s`", tmp);
-  int r = export_fd(k, fd, err);
-  if (r == 0 && (fsync(fd) < 0 || close(rl_steal_fd(&fd)) < 0))
-    r = rl_make_error(err, errno, "write `%s`", tmp);
-  if (r == 0 && rename(tmp, out) < 0)
-    r = rl_make_error(err, errno, "rename `%s` to `%s`", tmp, out);
-  if (r < 0)
-    unlink(tmp);
-  return r;
+  return rl_archive_write_file(out, fill_export, k, err);
 }
 
 int rl_cmd_export(int argc, char **argv, const struct rl_global *g, rl_error_t *err)
