@@ -48,6 +48,9 @@ int rl_cmd_attach(int argc, char **argv, const struct rl_global *g, rl_error_t *
 /* cmd_start.c: a stopped container again, from its record */
 int rl_cmd_start(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_restart(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+/* cmd_resources.c: cgroup stats and live limit changes */
+int rl_cmd_stats(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
+int rl_cmd_update(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 /* cmd_exec.c: a new process in a running container */
 int rl_cmd_exec(int argc, char **argv, const struct rl_global *g, rl_error_t *err);
 int rl_cmd_pull(int argc, char **argv, const struct rl_global *g, rl_error_t *err);

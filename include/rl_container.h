@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "rl_attach.h"
+#include "rl_cgroup.h"
 #include "rl_error.h"
 #include "rl_idmap.h"
 #include "rl_mount.h"
@@ -53,6 +54,8 @@ struct rl_container {
   void *on_start_ctx;
   struct rl_attach_srv *attach; /* the monitor's attach socket with -t, or NULL */
   pid_t pid1;                   /* host pid of pid 1, once a detached start returned */
+  struct rl_cgroup cgroup;      /* its own cgroup while it runs (rl_container_run) */
+  bool oom_killed;              /* the kernel OOM-killed something in it */
   struct winsize winsize;
 };
 

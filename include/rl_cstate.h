@@ -86,6 +86,8 @@ void rl_cstate_free(struct rl_cstate *c);
  * --rm cleanup that kept the name) is stale and replaced only under it. */
 int rl_cstate_create(struct rl_store *s, struct rl_cstate *c, rl_error_t *err);
 
+/* Write container.json again from c (temp + rename): `rless update`. */
+int rl_cstate_save(const struct rl_store *s, const struct rl_cstate *c, rl_error_t *err);
 /* By full id, name ("/name" too), or unique id prefix (like docker, any
  * length >= 1 hex that is a prefix of exactly one id).  "No such container:
  * X" (exit RL_EXIT_NO_SUCH) otherwise; an ambiguous prefix lists the ids. */

@@ -114,6 +114,8 @@ struct rl_host_cgroup {
   char *hint;
 };
 void rl_host_cgroup_probe(struct rl_host_cgroup *c);
+/* The fixes: switching the host to cgroup v2, and delegating controllers to users. */
+extern const char rl_cgroup_v2_hint[], rl_cgroup_delegate_hint[];
 void rl_host_cgroup_free(struct rl_host_cgroup *c);
 /* Fill limits_problem and hint from the other fields.  Pure. */
 void rl_cgroup_judge(struct rl_host_cgroup *c);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rl_cgroup.h"
 #include "rl_error.h"
 #include "rl_idmap.h"
 #include "rl_util.h"
@@ -44,6 +45,7 @@ struct rl_run_opts {
   enum rl_userns_mode userns;
   enum rl_network_mode network;
   rl_strv_t argv; /* the command; may be empty with an image (its Cmd then) */
+  struct rl_cgroup_limits limits; /* --memory, --cpus, ..., --cgroups */
 };
 
 /* argv[0] is "run".  Returns 0 or -1 with *err (exit code 125). */

@@ -29,9 +29,12 @@ int rl_userns_plan(enum rl_userns_mode requested, bool quiet, struct rl_userns *
  * each side's end of a SEQPACKET socketpair (close-on-exec). */
 pid_t rl_userns_clone(const struct rl_userns *u, int *sock, rl_error_t *err);
 /* The same; the child first runs before_maps(ctx), which overlaps with the
- * parent writing the maps (newgidmap and newuidmap take milliseconds). */
+ * parent writing the maps (newgidmap and newuidmap take milliseconds).
+ * With cgroup_fd >= 0 (a cgroup dir) the parent moves the child into that
+ * cgroup before its maps, so everything it creates after (its cgroup
+ * namespace, pid 1) starts there. */
 pid_t rl_userns_clone_with(const struct rl_userns *u, int *sock, void (*before_maps)(void *ctx),
-                           void *ctx, rl_error_t *err);
+                           void *ctx, int cgroup_fd, rl_error_t *err);
 
 /* Run fn(arg) as root in a new user namespace with u's maps (e.g. to unpack
  * or remove files owned by subordinate ids) and wait for it; its error, if

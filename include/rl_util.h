@@ -5,6 +5,7 @@
 #define RL_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,9 @@ void rl_strv_push(rl_strv_t *s, const char *str);
 void rl_strv_push_owned(rl_strv_t *s, char *str);
 void rl_strv_free(rl_strv_t *s);
 void rl_strv_freep(rl_strv_t *s);
+bool rl_strv_contains(const rl_strv_t *s, const char *str);
+/* The strings with sep between them (a new string, "" for none). */
+char *rl_strv_join(const rl_strv_t *s, const char *sep);
 
 /* Parse a decimal unsigned number that must fill the whole string. */
 int rl_parse_ulong(const char *s, unsigned long *out);

@@ -251,20 +251,12 @@ static void plan_blob(struct load_ctx *c, const char *digest, const char *file, 
       (struct blob_plan){.digest = rl_xstrdup(digest), .file = file, .data = data, .len = len};
 }
 
-static bool strv_has(const rl_strv_t *v, const char *s)
-{
-  for (size_t i = 0; i < v->n; i++)
-    if (strcmp(v->v[i], s) == 0)
-      return true;
-  return false;
-}
-
 static int add_names(rl_strv_t *names, const char *name, bool docker, rl_error_t *err)
 {
   char *full = NULL;
   if (rl_archive_name_normalize(name, docker, &full, err) < 0)
     return -1;
-  if (strv_has(names, full))
+  if (rl_strv_contains(names, full))
     free(full);
   else
     rl_strv_push_owned(names, full);
@@ -554,9 +546,9 @@ static void report(const struct load_ctx *c, rl_strv_t *names, rl_strv_t *ids)
   for (size_t i = 0; i < c->nrecs; i++) {
     const struct rl_image_rec *r = &c->recs[i];
     for (size_t k = 0; k < r->names.n; k++)
-      if (!strv_has(names, r->names.v[k]))
+      if (!rl_strv_contains(names, r->names.v[k]))
         rl_strv_push(names, r->names.v[k]);
-    if (r->names.n == 0 && !strv_has(ids, r->id))
+    if (r->names.n == 0 && !rl_strv_contains(ids, r->id))
       rl_strv_push(ids, r->id);
   }
 }

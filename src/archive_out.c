@@ -38,14 +38,6 @@ struct save_ctx {
 
 /* ---- which images ---- */
 
-static bool strv_has(const rl_strv_t *v, const char *s)
-{
-  for (size_t i = 0; i < v->n; i++)
-    if (strcmp(v->v[i], s) == 0)
-      return true;
-  return false;
-}
-
 static int add_ref(struct save_ctx *c, struct rl_image_index *ix, const char *ref, rl_error_t *err)
 {
   struct rl_image_match m;
@@ -68,7 +60,7 @@ static int add_ref(struct save_ctx *c, struct rl_image_index *ix, const char *re
   /* By id: every name the image has; by name: that one. */
   for (size_t k = 0; k < rec->names.n; k++)
     if ((name == NULL || strcmp(rec->names.v[k], name) == 0) &&
-        !strv_has(&c->v[i].names, rec->names.v[k]))
+        !rl_strv_contains(&c->v[i].names, rec->names.v[k]))
       rl_strv_push(&c->v[i].names, rec->names.v[k]);
   return 0;
 }

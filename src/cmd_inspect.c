@@ -3,6 +3,7 @@
  * that is no container is looked up as an image, and all objects come out
  * in one array in the order asked. */
 #include "cmd_images_int.h"
+#include "rl_cgroup.h"
 #include "rl_cli.h"
 #include "rl_cstate.h"
 #include "rl_storage.h"
@@ -29,15 +30,26 @@ static const char *cfg_str(const struct rl_cstate *c, const char *key, const cha
   return v ? v : dflt;
 }
 
+/* The cgroup pid 1 is in (podman's State.CgroupPath), "" without one. */
+static json_t *cgroup_path_json(const struct rl_cstate *c)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *dir =
+      c->status == RL_CSTATUS_RUNNING ? rl_cgroup_of_container(c->pid, &path) : NULL;
+  return json_string(dir && path ? path : "");
+}
+
 static json_t *state_json(const struct rl_cstate *c)
 {
   bool running = c->status == RL_CSTATUS_RUNNING;
-  return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
+  json_t *o = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
                    rl_cstatus_name(c->status), "Running", running, "Paused", 0, "Restarting", 0,
                    "OOMKilled", c->oom_killed, "Dead", 0, "Pid", running ? (int)c->pid : 0,
                    "ExitCode", c->status == RL_CSTATUS_EXITED ? c->exit_code : 0, "Error", "",
                    "StartedAt", c->started_at ? c->started_at : ZERO_TIME, "FinishedAt",
                    c->finished_at ? c->finished_at : ZERO_TIME);
+  json_object_set_new(o, "CgroupPath", cgroup_path_json(c));
+  return o;
 }
 
 static json_t *config_json(const struct rl_cstate *c)
@@ -81,11 +93,16 @@ static json_t *host_config_json(const struct rl_cstate *c)
     if (json_is_string(v))
       json_object_set_new(tmpfs, json_string_value(v), json_string(""));
   }
-  return json_pack(
+  json_t *o = json_pack(
       "{s:b, s:s, s:b, s:o, s:o, s:b, s:s, s:o}", "AutoRemove", c->auto_remove, "NetworkMode",
       cfg_str(c, "network", "none"), "ReadonlyRootfs", json_is_true(cfg(c, "read_only")), "CapAdd",
       list_or_null(cfg(c, "cap_add")), "CapDrop", list_or_null(cfg(c, "cap_drop")), "Init",
       json_is_true(cfg(c, "init")), "UsernsMode", cfg_str(c, "userns", "auto"), "Tmpfs", tmpfs);
+  struct rl_cgroup_limits l;
+  rl_cgroup_limits_from_json(cfg(c, "resources"), &l);
+  rl_cgroup_limits_to_json(&l, o);
+  rl_cgroup_limits_free(&l);
+  return o;
 }
 
 /* Layer dirs of the container's storage driver, topmost first (overlay's lowerdir). */

@@ -67,6 +67,7 @@ static void restore_opts(const struct rl_cstate *cs, struct rl_run_opts *o)
   o->storage_driver = drv && *drv ? drv : NULL;
   o->rm = cs->auto_remove;
   o->image = cs->image_name ? rl_xstrdup(cs->image_name) : NULL;
+  rl_cgroup_limits_from_json(json_object_get(cfg, "resources"), &o->limits);
 }
 
 struct restore_ctx {

@@ -109,6 +109,7 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
 {
   memset(c, 0, sizeof(*c));
   c->stdio[0] = c->stdio[1] = c->stdio[2] = c->log_fd = c->log_out = c->log_err = -1;
+  c->cgroup.fd = -1;
   if (id)
     snprintf(c->id, sizeof(c->id), "%s", id);
   else

@@ -253,6 +253,18 @@ int rl_cstate_create(struct rl_store *s, struct rl_cstate *c, rl_error_t *err)
   return 0;
 }
 
+int rl_cstate_save(const struct rl_store *s, const struct rl_cstate *c, rl_error_t *err)
+{
+  cleanup_free char *dir = rl_xasprintf("%s/" CONTAINERS "/%s", s->root, c->id);
+  cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dirfd < 0)
+    return rl_make_error(err, errno, "open the container dir `%s`", dir);
+  json_t *j = record_json(c);
+  int r = rl_cstate_json_write_at(dirfd, dir, RECORD_FILE, j, err);
+  json_decref(j);
+  return r;
+}
+
 /* ---- Finding ---- */
 
 static void no_such(rl_error_t *err, const char *ref)

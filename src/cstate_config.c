@@ -75,5 +75,8 @@ json_t *rl_cstate_run_config(const struct rl_container *c, json_t *image_config,
   json_object_set_new(j, "dns", rl_strv_to_json(&o->dns));
   json_object_set_new(j, "dns_search", rl_strv_to_json(&o->dns_search));
   json_object_set_new(j, "unmask", rl_strv_to_json(&o->unmask));
+  json_t *res = json_object();
+  rl_cgroup_limits_to_json(&o->limits, res);
+  json_object_set_new(j, "resources", res);
   return j;
 }

@@ -13,6 +13,7 @@
 #include "rl_console.h"
 #include "rl_cstate.h"
 #include "rl_exec.h"
+#include "rl_nsjoin.h"
 #include "rl_proc.h"
 #include "rl_options.h"
 #include "rl_sync.h"
@@ -34,32 +35,10 @@
 
 extern char **environ;
 
-/* User first: the others are owned by it, so joining them needs its capabilities. */
-static const struct {
-  int flag;
-  const char *name;
-} namespaces[] = {
-    {CLONE_NEWUSER, "user"},     {CLONE_NEWNS, "mnt"},  {CLONE_NEWPID, "pid"},
-    {CLONE_NEWUTS, "uts"},       {CLONE_NEWIPC, "ipc"}, {CLONE_NEWNET, "net"},
-    {CLONE_NEWCGROUP, "cgroup"},
-};
-#define N_NS RL_ARRAY_SIZE(namespaces)
-
-/* The container, pinned: a pidfd and namespace fds opened before its pid 1's
- * start time was checked, so a recycled pid is never joined. */
-struct join {
-  int pidfd;     /* -1 when the kernel has no pidfd_open */
-  int fds[N_NS]; /* -1 where the container shares rless' namespace */
-  int flags;     /* the namespaces to join */
-  int rootfd;    /* O_PATH: pid 1's root directory */
-  bool setgroups_allowed, single_id;
-  uint64_t capbnd; /* pid 1's bounding set: exec never gets more */
-};
-
 struct exec_job {
   const struct rl_exec_target *t;
   const struct rl_exec_opts *o;
-  struct join j;
+  struct rl_nsjoin j;
   int nullfd; /* the host's /dev/null, not whatever the container put there */
   uid_t host_uid;
   gid_t host_gid;
@@ -86,106 +65,6 @@ int rl_exec_parse_capbnd(const char *status, uint64_t *mask, rl_error_t *err)
   return rl_make_error(err, 0, "no valid CapBnd line in the process status");
 }
 
-static int not_running(const struct rl_exec_target *t, rl_error_t *err)
-{
-  return rl_make_error(err, 0, "container %s is not running", t->name);
-}
-
-static void join_close(struct join *j)
-{
-  for (size_t i = 0; i < N_NS; i++)
-    if (j->fds[i] >= 0)
-      close(rl_steal_fd(&j->fds[i]));
-  if (j->pidfd >= 0)
-    close(rl_steal_fd(&j->pidfd));
-  if (j->rootfd >= 0)
-    close(rl_steal_fd(&j->rootfd));
-}
-
-static bool same_ns(int fd, const char *name)
-{
-  struct stat a, b;
-  cleanup_free char *self = rl_xasprintf("/proc/self/ns/%s", name);
-  return fstat(fd, &a) == 0 && stat(self, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-/* ESRCH/ENOENT: the process is gone, which is what the user must hear. */
-static int proc_error(const struct rl_exec_target *t, const char *what, rl_error_t *err)
-{
-  if (errno == ESRCH || errno == ENOENT)
-    return not_running(t, err);
-  return rl_make_error(err, errno, "open `/proc/%d/%s` of container %s", (int)t->pid, what,
-                       t->name);
-}
-
-static int open_namespaces(const struct rl_exec_target *t, struct join *j, rl_error_t *err)
-{
-  for (size_t i = 0; i < N_NS; i++) {
-    cleanup_free char *rel = rl_xasprintf("ns/%s", namespaces[i].name);
-    cleanup_free char *path = rl_xasprintf("/proc/%d/%s", (int)t->pid, rel);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      return proc_error(t, rel, err);
-    if (same_ns(fd, namespaces[i].name)) {
-      close(fd);
-      continue;
-    }
-    j->fds[i] = fd;
-    j->flags |= namespaces[i].flag;
-  }
-  return 0;
-}
-
-/* What pid 1's user namespace allows (setgroups, how many ids) and its
- * bounding set, read on the host side: the container cannot fake them. */
-static int read_facts(const struct rl_exec_target *t, struct join *j, rl_error_t *err)
-{
-  static const char *const names[] = {"setgroups", "uid_map", "status"};
-  char *text[3] = {NULL, NULL, NULL};
-  int r = 0;
-  for (size_t i = 0; i < 3 && r == 0; i++) {
-    cleanup_free char *path = rl_xasprintf("/proc/%d/%s", (int)t->pid, names[i]);
-    if ((text[i] = rl_read_file_at(AT_FDCWD, path, 1 << 16, NULL)) == NULL)
-      r = proc_error(t, names[i], err);
-  }
-  if (r == 0) {
-    j->setgroups_allowed = strncmp(text[0], "allow", 5) == 0;
-    unsigned long inside, outside, count;
-    char *nl = strchr(text[1], '\n');
-    j->single_id = sscanf(text[1], "%lu %lu %lu", &inside, &outside, &count) == 3 && count == 1 &&
-                   (nl == NULL || nl[1] == '\0');
-    r = rl_exec_parse_capbnd(text[2], &j->capbnd, err);
-  }
-  for (size_t i = 0; i < 3; i++)
-    free(text[i]);
-  return r;
-}
-
-/* Everything is opened first and the start time checked last: pid 1 was
- * alive with its recorded start time after every open, so each fd is its. */
-static int pin(const struct rl_exec_target *t, struct join *j, rl_error_t *err)
-{
-  j->pidfd = pidfd_open(t->pid, 0);
-  if (j->pidfd < 0 && errno != ENOSYS)
-    return errno == ESRCH
-               ? not_running(t, err)
-               : rl_make_error(err, errno, "pidfd_open `%d` (container %s)", (int)t->pid, t->name);
-  if (open_namespaces(t, j, err) < 0)
-    return -1;
-  cleanup_free char *root = rl_xasprintf("/proc/%d/root", (int)t->pid);
-  j->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (j->rootfd < 0)
-    return proc_error(t, "root", err);
-  if (read_facts(t, j, err) < 0)
-    return -1;
-  if (t->start_time == 0 || rl_proc_start_time(t->pid) != t->start_time)
-    return not_running(t, err);
-  if (!(j->flags & CLONE_NEWUSER))
-    return rl_make_error(err, 0, "container %s shares rless' user namespace: nothing to join",
-                         t->name);
-  return 0;
-}
-
 /* ---- The joiner and the process (inside). ---- */
 
 __attribute__((noreturn)) static void fail(int sock, rl_error_t *err)
@@ -194,21 +73,6 @@ __attribute__((noreturn)) static void fail(int sock, rl_error_t *err)
   rl_sync_send_error(sock, *err);
   rl_error_free(err);
   _exit(code);
-}
-
-static int join_namespaces(const struct join *j, rl_error_t *err)
-{
-  /* One call joins them all with the credentials of the new user namespace
-   * (Linux 5.8); before, setns takes only namespace fds: EINVAL. */
-  if (j->pidfd >= 0 && setns(j->pidfd, j->flags) == 0)
-    return 0;
-  if (j->pidfd >= 0 && errno != EINVAL)
-    return rl_make_error(err, errno, "join the container's namespaces (setns on its pidfd)");
-  for (size_t i = 0; i < N_NS; i++) {
-    if (j->fds[i] >= 0 && setns(j->fds[i], namespaces[i].flag) < 0)
-      return rl_make_error(err, errno, "join the container's %s namespace", namespaces[i].name);
-  }
-  return 0;
 }
 
 /* setns of the mount namespace leaves us at its root, which is pid 1's
@@ -298,7 +162,8 @@ __attribute__((noreturn)) static void joiner_main(const struct exec_job *x, int 
     rl_make_error(&err, errno, "prctl(PR_SET_DUMPABLE)");
     fail(sock, &err);
   }
-  if (join_namespaces(&x->j, &err) < 0)
+  if ((x->j.cgroup && rl_cgroup_enter(x->j.cgroup, &err) < 0) ||
+      rl_nsjoin_enter(&x->j, x->j.flags, &err) < 0)
     fail(sock, &err);
   pid_t pid = fork();
   if (pid < 0) {
@@ -540,9 +405,7 @@ static void job_init(struct exec_job *x, const struct rl_exec_target *t,
                      const struct rl_exec_opts *o)
 {
   *x = (struct exec_job){.t = t, .o = o, .host_uid = getuid(), .host_gid = getgid()};
-  x->j.pidfd = x->j.rootfd = -1;
-  for (size_t i = 0; i < N_NS; i++)
-    x->j.fds[i] = -1;
+  rl_nsjoin_init(&x->j);
 }
 
 int rl_exec_run(const struct rl_exec_target *t, const struct rl_exec_opts *o, rl_error_t *err)
@@ -554,7 +417,7 @@ int rl_exec_run(const struct rl_exec_target *t, const struct rl_exec_opts *o, rl
   cleanup_close int nullfd = x.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (nullfd < 0)
     return rl_make_error(err, errno, "open `/dev/null`");
-  int sock = -1, r = pin(t, &x.j, err);
+  int sock = -1, r = rl_nsjoin_pin(t->name, t->pid, t->start_time, &x.j, err);
   bool blocked = false;
   /* Blocked before the fork, so no signal is lost; the process unblocks
    * them just before exec.  As a subreaper rless inherits the process when
@@ -567,7 +430,7 @@ int rl_exec_run(const struct rl_exec_target *t, const struct rl_exec_opts *o, rl
   if (r == 0 && o->tty)
     x.has_winsize = rl_console_get_winsize(&x.ws);
   pid_t joiner = r == 0 ? start_joiner(&x, &sock, err) : -1;
-  join_close(&x.j);
+  rl_nsjoin_close(&x.j);
   if (joiner > 0)
     r = o->detach ? detached(joiner, sock, err) : relay(joiner, sock, sfd, o, err);
   if (blocked)

@@ -142,42 +142,24 @@ void rl_cgroup_parse_controllers(const char *text, rl_strv_t *out)
     rl_strv_push(out, w);
 }
 
-static bool strv_has(const rl_strv_t *s, const char *word)
-{
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->v[i], word) == 0)
-      return true;
-  return false;
-}
-
-static char *join_strv(const rl_strv_t *s)
-{
-  char *out = rl_xstrdup("");
-  for (size_t i = 0; i < s->n; i++) {
-    char *next = rl_xasprintf("%s%s%s", out, i ? ", " : "", s->v[i]);
-    free(out);
-    out = next;
-  }
-  return out;
-}
-
-static const char v2_hint[] =
+const char rl_cgroup_v2_hint[] =
     "switch the host to cgroup v2: as root, add `systemd.unified_cgroup_hierarchy=1` to "
     "GRUB_CMDLINE_LINUX in /etc/default/grub, run `update-grub` and reboot";
 
-static const char delegate_hint[] =
+const char rl_cgroup_delegate_hint[] =
     "with systemd, as root, create /etc/systemd/system/user@.service.d/delegate.conf with the "
-    "lines `[Service]` and `Delegate=yes`, run `systemctl daemon-reload` and log in again; or "
-    "run rless under `systemd-run --user --scope -p Delegate=yes rless ...`";
+    "lines `[Service]` and `Delegate=cpu cpuset io memory pids`, run `systemctl daemon-reload` "
+    "and log in again (or `systemctl restart user@$UID`); or run rless under "
+    "`systemd-run --user --scope -p Delegate=yes rless ...`";
 
 /* Which limit controllers are missing from our cgroup, as a list; NULL when none. */
 static char *missing_controllers(const struct rl_host_cgroup *c)
 {
   rl_strv_t missing = {0};
   for (size_t i = 0; i < RL_ARRAY_SIZE(limit_controllers); i++)
-    if (!strv_has(&c->controllers, limit_controllers[i]))
+    if (!rl_strv_contains(&c->controllers, limit_controllers[i]))
       rl_strv_push(&missing, limit_controllers[i]);
-  char *text = missing.n ? join_strv(&missing) : NULL;
+  char *text = missing.n ? rl_strv_join(&missing, ", ") : NULL;
   rl_strv_free(&missing);
   return text;
 }
@@ -192,7 +174,7 @@ void rl_cgroup_judge(struct rl_host_cgroup *c)
         rl_xstrdup(c->layout == RL_CGROUP_NONE ? "no cgroup filesystem is mounted"
                                                : "the host uses cgroup v1 only; rless sets limits "
                                                  "through cgroup v2");
-    c->hint = rl_xstrdup(v2_hint);
+    c->hint = rl_xstrdup(rl_cgroup_v2_hint);
     return;
   }
   if (c->path == NULL || c->dir == NULL) {
@@ -200,25 +182,25 @@ void rl_cgroup_judge(struct rl_host_cgroup *c)
                                                      "line"
                                                    : "your cgroup is not visible under the "
                                                      "cgroup2 mount (a cgroup namespace?)");
-    c->hint = rl_xstrdup(v2_hint);
+    c->hint = rl_xstrdup(rl_cgroup_v2_hint);
     return;
   }
   cleanup_free char *missing = missing_controllers(c);
-  cleanup_free char *have = join_strv(&c->controllers);
+  cleanup_free char *have = rl_strv_join(&c->controllers, ", ");
   if (missing && c->layout == RL_CGROUP_HYBRID) {
     c->limits_problem = rl_xasprintf(
         "cgroups are hybrid: the %s controllers are bound to v1 hierarchies, and the cgroup2 "
         "hierarchy at %s offers only: %s",
         missing, c->mount, *have ? have : "(none)");
-    c->hint = rl_xstrdup(v2_hint);
+    c->hint = rl_xstrdup(rl_cgroup_v2_hint);
   } else if (!c->writable) {
     c->limits_problem =
         rl_xasprintf("your cgroup %s is not writable by you (not delegated)", c->dir);
-    c->hint = rl_xstrdup(delegate_hint);
+    c->hint = rl_xstrdup(rl_cgroup_delegate_hint);
   } else if (missing) {
     c->limits_problem =
         rl_xasprintf("the %s controllers are not enabled for your cgroup %s", missing, c->dir);
-    c->hint = rl_xstrdup(delegate_hint);
+    c->hint = rl_xstrdup(rl_cgroup_delegate_hint);
   }
 }
 

@@ -566,23 +566,15 @@ const struct rl_container_ref *rl_container_refs_using(const struct rl_container
 
 /* ---- Garbage ---- */
 
-static bool strv_has(const rl_strv_t *s, const char *x)
-{
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->v[i], x) == 0)
-      return true;
-  return false;
-}
-
 static bool referenced(const char *d, const struct rl_image_index *ix,
                        const struct rl_container_refs *cs)
 {
   for (size_t i = 0; i < ix->n; i++)
     if (strcmp(ix->v[i].id, d) == 0 || strcmp(ix->v[i].manifest, d) == 0 ||
-        strv_has(&ix->v[i].layers, d))
+        rl_strv_contains(&ix->v[i].layers, d))
       return true;
   for (size_t i = 0; cs && i < cs->n; i++)
-    if ((cs->v[i].image && strcmp(cs->v[i].image, d) == 0) || strv_has(&cs->v[i].layers, d))
+    if ((cs->v[i].image && strcmp(cs->v[i].image, d) == 0) || rl_strv_contains(&cs->v[i].layers, d))
       return true;
   return false;
 }
@@ -592,9 +584,9 @@ static void consider(struct rl_gc_plan *p, const char *d, bool layer,
 {
   if (!rl_digest_valid(d) || referenced(d, ix, cs))
     return;
-  if (!strv_has(&p->blobs, d))
+  if (!rl_strv_contains(&p->blobs, d))
     rl_strv_push(&p->blobs, d);
-  if (layer && !strv_has(&p->layers, d))
+  if (layer && !rl_strv_contains(&p->layers, d))
     rl_strv_push(&p->layers, d);
 }
 

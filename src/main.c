@@ -30,6 +30,8 @@ static const struct rl_command commands[] = {
     {"rm", rl_cmd_rm, "remove containers"},
     {"wait", rl_cmd_wait, "wait for containers to exit and print their exit codes"},
     {"container", rl_cmd_container, "manage containers: ls, inspect, wait, rm, prune, ..."},
+    {"stats", rl_cmd_stats, "show running containers' CPU, memory and pids use"},
+    {"update", rl_cmd_update, "change running containers' resource limits"},
     {"info", rl_cmd_info, "show what this host allows and what rless will use"},
 };
 

@@ -201,7 +201,7 @@ void rl_container_finish(struct rl_container *c, int code)
   if (root && rl_store_open(root, false, &s, &err) == 0) {
     /* The exit record first, also with --rm: a `wait` that raced the
      * removal gets the real code. */
-    rl_cstate_set_exited(&s, c->id, code, false, &err);
+    rl_cstate_set_exited(&s, c->id, code, c->oom_killed, &err);
     if (c->opts->rm && err == NULL)
       rl_cstate_remove(&s, c->id, true, NULL, &err);
     rl_store_close(&s);

@@ -60,6 +60,7 @@ static const struct option run_options[] = {
     {"dns", required_argument, NULL, OPT_DNS},
     {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
     {"help", no_argument, NULL, OPT_HELP},
+    RL_CGROUP_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -314,7 +315,11 @@ static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t 
   case OPT_RM:
     o->rm = true;
     return 0;
+  case 'm':
+    return rl_cgroup_opt(RL_OPT_MEMORY, arg, &o->limits, err);
   }
+  if (c >= RL_CGROUP_OPT_FIRST && c <= RL_CGROUP_OPT_LAST)
+    return rl_cgroup_opt(c, arg, &o->limits, err);
   return handle_image_opt(c, arg, o, err);
 }
 
@@ -334,13 +339,15 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *
 {
   int c;
   memset(o, 0, sizeof(*o));
+  rl_cgroup_limits_init(&o->limits);
   optind = 0; /* 0 makes glibc reinitialise, so the parser can run more than once */
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+:ite:w:u:h:v:d", run_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:ite:w:u:h:v:dm:", run_options, NULL)) != -1) {
     if (c == '?' || c == ':')
       return bad_option(c, argv, err);
     if (c == OPT_HELP) {
       fputs(run_usage, stdout);
+      fputs(rl_cgroup_usage, stdout);
       return 1;
     }
     if (handle_opt(c, optarg, o, err) < 0)
@@ -357,7 +364,7 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *
   }
   for (int i = optind; i < argc; i++)
     rl_strv_push(&o->argv, argv[i]);
-  return 0;
+  return rl_cgroup_limits_check(&o->limits, err);
 }
 
 void rl_run_opts_free(struct rl_run_opts *o)
@@ -387,5 +394,6 @@ void rl_run_opts_free(struct rl_run_opts *o)
   rl_strv_free(&o->cap_add);
   rl_strv_free(&o->cap_drop);
   rl_strv_free(&o->argv);
+  rl_cgroup_limits_free(&o->limits);
   memset(o, 0, sizeof(*o));
 }

@@ -282,7 +282,7 @@ static void compile_seccomp(void *ctx)
 static int start(struct rl_container *c, struct run_state *s, rl_error_t *err)
 {
   int sock = -1;
-  pid_t pid = rl_userns_clone_with(&c->ns, &sock, compile_seccomp, c, err);
+  pid_t pid = rl_userns_clone_with(&c->ns, &sock, compile_seccomp, c, c->cgroup.fd, err);
   if (pid == 0)
     rl_child_main(c, sock);
   if (pid < 0)
@@ -312,7 +312,9 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   if (c->opts->tty && !c->has_winsize)
     c->has_winsize = rl_console_get_winsize(&c->winsize);
-  int r = start(c, &s, err);
+  int r = rl_cgroup_create(c->id, &c->opts->limits, &c->cgroup, err);
+  if (r == 0)
+    r = start(c, &s, err);
   if (r == 0)
     take_log_pipes(c, &s);
   if (r == 0)
@@ -325,6 +327,7 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
   if (r < 0 && s.pid1 > 0 && !s.exited)
     kill(s.pid1, SIGKILL);
   stop_helper(&s);
+  rl_cgroup_destroy(&c->cgroup, &c->oom_killed);
   sigprocmask(SIG_SETMASK, &old, NULL);
   if (s.child_err) {
     rl_error_free(err);

@@ -97,6 +97,29 @@ void rl_strv_freep(rl_strv_t *s)
   rl_strv_free(s);
 }
 
+bool rl_strv_contains(const rl_strv_t *s, const char *str)
+{
+  for (size_t i = 0; s && i < s->n; i++)
+    if (strcmp(s->v[i], str) == 0)
+      return true;
+  return false;
+}
+
+char *rl_strv_join(const rl_strv_t *s, const char *sep)
+{
+  size_t len = 1, slen = strlen(sep);
+  for (size_t i = 0; i < s->n; i++)
+    len += strlen(s->v[i]) + slen;
+  char *out = rl_xmalloc(len), *o = out;
+  for (size_t i = 0; i < s->n; i++) {
+    if (i)
+      o = stpcpy(o, sep);
+    o = stpcpy(o, s->v[i]);
+  }
+  *o = '\0';
+  return out;
+}
+
 int rl_parse_ulong(const char *s, unsigned long *out)
 {
   char *end = NULL;
