@@ -1,10 +1,17 @@
-/* rless-init: a tiny pid 1 for `rless run --init`.
+/* rless-init: the first program every container process executes.
  *
- *   rless-init [--] CMD [ARG...]
+ *   rless-init [--] CMD [ARG...]        pid 1 of `rless run --init`
+ *   rless-init --exec PATH ARG0 [ARG...]  execute PATH at once (every other case)
  *
- * Runs CMD as its only direct child, forwards the signals it receives to it,
- * reaps every zombie reparented to it, and exits with CMD's status (exit code,
- * or 128 + signal number).  Built static so it runs in any rootfs; libc only.
+ * rless runs it from a sealed memfd, so no process in a container ever has
+ * the host's rless binary as its /proc/PID/exe when it executes the
+ * container's command: a `#!/proc/self/exe` script or ELF interpreter then
+ * finds only this sealed, unwritable copy (the runc CVE-2019-5736 pattern).
+ *
+ * As pid 1 it runs CMD as its only direct child, forwards the signals it
+ * receives to it, reaps every zombie reparented to it, and exits with CMD's
+ * status (exit code, or 128 + signal number).  Built static so it runs in
+ * any rootfs; libc only.
  *
  * All signals stay blocked in this process and are taken synchronously with
  * sigwaitinfo: a blocked signal is queued even for a namespace's pid 1, which
@@ -59,8 +66,26 @@ static int from_tty(const siginfo_t *si)
   return si->si_code == SI_KERNEL && (s == SIGINT || s == SIGQUIT || s == SIGTSTP);
 }
 
+/* rless resolved PATH already (and reported a missing command itself): what
+ * can still fail is the kernel refusing the file. */
+static int exec_now(int argc, char **argv)
+{
+  if (argc < 4) {
+    fprintf(stderr, "usage: rless-init --exec PATH ARG0 [ARG...]\n");
+    return EXIT_INIT_FAILURE;
+  }
+  execv(argv[2], argv + 3);
+  int e = errno;
+  fprintf(stderr, "rless: exec `%s` in the container: %s\n", argv[3], strerror(e));
+  return e == ENOENT || e == ENOTDIR ? 127 : 126;
+}
+
 int main(int argc, char **argv)
 {
+  /* Executed from a memfd, the kernel names us after the fd number. */
+  prctl(PR_SET_NAME, "rless-init");
+  if (argc > 1 && strcmp(argv[1], "--exec") == 0)
+    return exec_now(argc, argv);
   int first = 1;
   if (first < argc && strcmp(argv[first], "--") == 0)
     first++;

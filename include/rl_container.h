@@ -30,7 +30,7 @@ struct rl_container {
    * loads it last before exec.  On failure `seccomp_err` says why. */
   struct rl_seccomp_prog seccomp_prog;
   rl_error_t seccomp_err; /* --security-opt seccomp=, unconfined with --privileged */
-  char *init_path;        /* host path of rless-init with --init */
+  int init_fd;            /* rless-init, sealed memfd: every exec goes through it */
   char *hostname;
   struct rl_mount_cfg mounts;
   /* What runs, after the image config and the options are merged (an

@@ -43,7 +43,6 @@ struct rl_mount_cfg {
   const rl_strv_t *tmpfs;
   bool own_netns;        /* sysfs can be mounted fresh only in our own net namespace */
   bool tty_gid_mapped;   /* devpts gets gid=5 only when gid 5 exists inside */
-  const char *init_path; /* host path of rless-init, or NULL */
   /* --security-opt mask=/unmask= ("ALL" unmasks every default path, masked
    * or read-only), and --privileged (no masks at all) */
   const rl_strv_t *mask, *unmask;
@@ -55,8 +54,6 @@ struct rl_mount_cfg {
   const char *etc_dir;
   bool etc_create;
 };
-
-#define RL_INIT_TARGET "/dev/rless-init"
 
 void rl_mount_plan_build(const struct rl_mount_cfg *c, struct rl_mount_plan *p);
 void rl_mount_plan_free(struct rl_mount_plan *p);

@@ -23,14 +23,27 @@ void rl_proc_env(const char *hostname, bool tty, const char *home, const rl_strv
 int rl_proc_switch_user(const struct rl_user *u, bool setgroups_allowed, bool single_id,
                         uint64_t caps, rl_error_t *err);
 
+/* A sealed memfd (close-on-exec) holding rless-init (init_memfd.c). */
+int rl_init_memfd(rl_error_t *err);
+
+/* The command argv[0] as execvp would find it with `path` (the container's
+ * PATH; NULL: the default): a new string, or NULL with *err (127 when
+ * missing, 126 when found but not executable).  Called in the container. */
+char *rl_proc_find_command(const char *name, const char *path, rl_error_t *err);
+
 /* no_new_privs, signals unblocked and SIGPIPE default, every fd above 2
- * close-on-exec, execvp with `env` (its PATH finds the command).  Returns
- * only on failure: exit code 127 when the command is not found, else 126. */
+ * close-on-exec, the seccomp filter, then the command: executed by
+ * rless-init from `init_fd` (rl_init_memfd), as pid 1 when `as_init`
+ * (--init), else told to execute it at once; so the host's rless binary is
+ * never what /proc/self/exe names when the container's command starts.
+ * The command is looked up in `env`'s PATH first.  Returns only on failure:
+ * exit code 127 when the command is not found, else 126. */
 struct rl_seccomp_cfg;
 struct rl_seccomp_prog;
 /* The filter: `prog` when it was compiled ahead (rl_seccomp_compile), else
  * built from `seccomp` now. */
 int rl_proc_exec(char *const *argv, rl_strv_t *env, const struct rl_seccomp_cfg *seccomp,
-                 const struct rl_seccomp_prog *prog, uint64_t caps, rl_error_t *err);
+                 const struct rl_seccomp_prog *prog, uint64_t caps, int init_fd, bool as_init,
+                 rl_error_t *err);
 
 #endif

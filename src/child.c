@@ -119,20 +119,13 @@ out:
 
 static int exec_command(const struct rl_container *c, rl_strv_t *env, rl_error_t *err)
 {
-  rl_strv_t argv = {0};
-  if (c->init_path) {
-    rl_strv_push(&argv, RL_INIT_TARGET);
-    rl_strv_push(&argv, "--");
-  }
-  for (size_t i = 0; i < c->argv.n; i++)
-    rl_strv_push(&argv, c->argv.v[i]);
-
   if (c->seccomp_err) {
     rl_error_free(err);
     *err = c->seccomp_err; /* this process exits with it: no double free */
     return -1;
   }
-  return rl_proc_exec(argv.v, env, &c->seccomp, &c->seccomp_prog, c->caps, err);
+  return rl_proc_exec(c->argv.v, env, &c->seccomp, &c->seccomp_prog, c->caps, c->init_fd,
+                      c->opts->init, err);
 }
 
 /* pivot_root moves the root of every process of the mount namespace that

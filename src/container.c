@@ -7,6 +7,7 @@
 #include "rl_etcfiles.h"
 #include "rl_image_run.h"
 #include "rl_paths.h"
+#include "rl_proc.h"
 #include "rl_userns.h"
 
 #include <errno.h>
@@ -109,7 +110,7 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
 {
   memset(c, 0, sizeof(*c));
   c->stdio[0] = c->stdio[1] = c->stdio[2] = c->log_fd = c->log_out = c->log_err = -1;
-  c->cgroup.fd = -1;
+  c->cgroup.fd = c->init_fd = -1;
   if (id)
     snprintf(c->id, sizeof(c->id), "%s", id);
   else
@@ -127,7 +128,9 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
     return -1;
   if (source(c, ctx, err) < 0)
     return -1;
-  if (o->init && (c->init_path = rl_find_helper("rless-init", err)) == NULL)
+  /* Before anything of the container exists: its processes start from
+   * this copy, never from a file on the host (rl_proc_exec). */
+  if ((c->init_fd = rl_init_memfd(err)) < 0)
     return -1;
   c->hostname = o->hostname ? rl_xstrdup(o->hostname) : rl_xstrndup(c->id, 12);
   c->mounts.volumes = o->volumes;
@@ -135,7 +138,6 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
   c->mounts.tmpfs = &o->tmpfs;
   c->mounts.own_netns = o->network == RL_NET_NONE;
   c->mounts.tty_gid_mapped = rl_idmap_contains(&c->ns.gidmap, 5);
-  c->mounts.init_path = c->init_path;
   c->mounts.mask = &o->mask;
   c->mounts.unmask = &o->unmask;
   c->mounts.privileged = o->privileged;
@@ -152,7 +154,8 @@ void rl_container_free(struct rl_container *c)
   free(c->stop_signal);
   free(c->image_id);
   free(c->state_dir);
-  free(c->init_path);
+  if (c->init_fd >= 0)
+    close(c->init_fd);
   free(c->hostname);
   if (c->etc_dir_owned)
     rl_rmtree(c->etc_dir, NULL);

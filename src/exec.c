@@ -39,7 +39,8 @@ struct exec_job {
   const struct rl_exec_target *t;
   const struct rl_exec_opts *o;
   struct rl_nsjoin j;
-  int nullfd; /* the host's /dev/null, not whatever the container put there */
+  int nullfd;  /* the host's /dev/null, not whatever the container put there */
+  int init_fd; /* rless-init, sealed: the process starts the command from it */
   uid_t host_uid;
   gid_t host_gid;
   bool has_winsize;
@@ -147,7 +148,8 @@ __attribute__((noreturn)) static void process_main(const struct exec_job *x, int
   rl_error_t err = NULL;
   cleanup_strv rl_strv_t env = {0};
   if (prepare_process(x, sock, &env, &err) < 0 ||
-      rl_proc_exec(x->o->argv.v, &env, &x->t->seccomp, NULL, x->t->caps & x->j.capbnd, &err) < 0)
+      rl_proc_exec(x->o->argv.v, &env, &x->t->seccomp, NULL, x->t->caps & x->j.capbnd, x->init_fd,
+                   false, &err) < 0)
     fail(sock, &err);
   _exit(RL_EXIT_FAILURE);
 }
@@ -417,6 +419,9 @@ int rl_exec_run(const struct rl_exec_target *t, const struct rl_exec_opts *o, rl
   cleanup_close int nullfd = x.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (nullfd < 0)
     return rl_make_error(err, errno, "open `/dev/null`");
+  cleanup_close int init_fd = x.init_fd = rl_init_memfd(err);
+  if (init_fd < 0)
+    return -1;
   int sock = -1, r = rl_nsjoin_pin(t->name, t->pid, t->start_time, &x.j, err);
   bool blocked = false;
   /* Blocked before the fork, so no signal is lost; the process unblocks

@@ -109,8 +109,6 @@ void rl_mount_plan_build(const struct rl_mount_cfg *c, struct rl_mount_plan *p)
     add_fs(p, "/sys", "sysfs", NULL, safe | MOUNT_ATTR_RDONLY);
   else
     add_bind(p, "/sys", "/sys", true, safe | MOUNT_ATTR_RDONLY);
-  if (c->init_path)
-    add_bind(p, RL_INIT_TARGET, c->init_path, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID);
   for (size_t i = 0; c->etc_dir && i < RL_ARRAY_SIZE(etc_files); i++) {
     cleanup_free char *src = rl_xasprintf("%s/%s", c->etc_dir, etc_files[i]);
     cleanup_free char *dst = rl_xasprintf("/etc/%s", etc_files[i]);

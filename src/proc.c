@@ -9,9 +9,10 @@
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
-
-extern char **environ;
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 void rl_proc_env(const char *hostname, bool tty, const char *home, const rl_strv_t *base,
                  const rl_strv_t *extra, rl_strv_t *env)
@@ -52,9 +53,92 @@ int rl_proc_switch_user(const struct rl_user *u, bool setgroups_allowed, bool si
   return rl_caps_apply(caps, u->uid == 0, err);
 }
 
-int rl_proc_exec(char *const *argv, rl_strv_t *env, const struct rl_seccomp_cfg *seccomp,
-                 const struct rl_seccomp_prog *prog, uint64_t caps, rl_error_t *err)
+static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+static int not_found(const char *name, int e, rl_error_t *err)
 {
+  rl_make_error(err, e, "exec `%s` in the container", name);
+  rl_error_set_exit(err, e == ENOENT || e == ENOTDIR ? RL_EXIT_NOTFOUND : RL_EXIT_NOEXEC);
+  if (e == ENOENT)
+    rl_error_hint(err, "no such file in the container's PATH or root filesystem");
+  return -1;
+}
+
+/* A file execve could run: regular and executable for us. */
+static int runnable(const char *file)
+{
+  struct stat st;
+  if (stat(file, &st) < 0)
+    return errno;
+  if (!S_ISREG(st.st_mode))
+    return EACCES;
+  return access(file, X_OK) == 0 ? 0 : errno;
+}
+
+char *rl_proc_find_command(const char *name, const char *path, rl_error_t *err)
+{
+  if (*name == '\0') {
+    not_found(name, ENOENT, err);
+    return NULL;
+  }
+  if (strchr(name, '/')) {
+    int e = runnable(name);
+    return e ? (not_found(name, e, err), NULL) : rl_xstrdup(name);
+  }
+  /* execvp's rules: each PATH entry in order ("" is the working dir); a
+   * file found but not runnable is remembered, the search goes on. */
+  int seen = ENOENT;
+  cleanup_free char *dirs = rl_xstrdup(path ? path : default_path);
+  for (char *d = dirs, *next; d; d = next) {
+    next = strchr(d, ':');
+    if (next)
+      *next++ = '\0';
+    cleanup_free char *file = rl_xasprintf("%s%s%s", d, *d ? "/" : "", name);
+    int e = runnable(file);
+    if (e == 0)
+      return rl_steal_ptr(&file);
+    if (e == EACCES)
+      seen = EACCES;
+  }
+  not_found(name, seen, err);
+  return NULL;
+}
+
+static const char *env_path(const rl_strv_t *env)
+{
+  for (size_t i = 0; i < env->n; i++)
+    if (strncmp(env->v[i], "PATH=", 5) == 0)
+      return env->v[i] + 5;
+  return NULL;
+}
+
+/* rless-init's argv: as pid 1 it looks the command up itself, in a process
+ * that is already not rless. */
+static int init_argv(char *const *argv, const rl_strv_t *env, bool as_init, rl_strv_t *out,
+                     rl_error_t *err)
+{
+  rl_strv_push(out, "rless-init");
+  if (as_init) {
+    rl_strv_push(out, "--");
+  } else {
+    char *file = rl_proc_find_command(argv[0], env_path(env), err);
+    if (file == NULL)
+      return -1;
+    rl_strv_push(out, "--exec");
+    rl_strv_push_owned(out, file);
+  }
+  for (size_t i = 0; argv[i]; i++)
+    rl_strv_push(out, argv[i]);
+  return 0;
+}
+
+int rl_proc_exec(char *const *argv, rl_strv_t *env, const struct rl_seccomp_cfg *seccomp,
+                 const struct rl_seccomp_prog *prog, uint64_t caps, int init_fd, bool as_init,
+                 rl_error_t *err)
+{
+  cleanup_strv rl_strv_t args = {0};
+  if (init_argv(argv, env, as_init, &args, err) < 0)
+    return -1;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return rl_make_error(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
   sigset_t none;
@@ -67,12 +151,10 @@ int rl_proc_exec(char *const *argv, rl_strv_t *env, const struct rl_seccomp_cfg 
     return rl_make_error(err, errno, "close_range");
   if ((prog && prog->ready ? rl_seccomp_load(prog, err) : rl_seccomp_apply(seccomp, caps, err)) < 0)
     return -1;
-  environ = env->v;
-  execvp(argv[0], argv);
+  syscall(SYS_execveat, init_fd, "", args.v, env->v, AT_EMPTY_PATH);
   int e = errno;
-  rl_make_error(err, e, "exec `%s` in the container", argv[0]);
-  rl_error_set_exit(err, e == ENOENT || e == ENOTDIR ? RL_EXIT_NOTFOUND : RL_EXIT_NOEXEC);
-  if (e == ENOENT)
-    rl_error_hint(err, "no such file in the container's PATH or root filesystem");
+  rl_make_error(err, e, "exec rless-init (a sealed memfd) to start `%s` in the container", argv[0]);
+  if (e == EPERM)
+    rl_error_hint(err, "a seccomp profile that denies execveat cannot be used with rless");
   return -1;
 }

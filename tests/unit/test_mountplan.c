@@ -86,12 +86,11 @@ static void test_base_plan_order(void **state)
   for (size_t k = 0; k < RL_ARRAY_SIZE(links); k++)
     assert_mnt(&p.m[i++], RL_MNT_SYMLINK, links[k][0], links[k][1], NULL, NULL, 0, false);
   assert_mnt(&p.m[i++], RL_MNT_FS, "/sys", "sysfs", "sysfs", NULL, SAFE | MOUNT_ATTR_RDONLY, false);
-  /* Then masks and read-only remounts, nothing else without volumes/tmpfs/init. */
+  /* Then masks and read-only remounts, nothing else without volumes/tmpfs. */
   for (; i < 18 + 12; i++)
     assert_int_equal(p.m[i].kind, RL_MNT_MASK);
   for (; i < p.n; i++)
     assert_int_equal(p.m[i].kind, RL_MNT_RO);
-  assert_int_equal(find(&p, RL_MNT_BIND, RL_INIT_TARGET), -1);
   rl_mount_plan_free(&p);
   assert_int_equal(p.n, 0);
   assert_null(p.m);
@@ -206,7 +205,7 @@ static void test_mask_unmask_privileged(void **state)
   rl_strv_free(&unmask);
 }
 
-static void test_volumes_tmpfs_init(void **state)
+static void test_volumes_tmpfs(void **state)
 {
   struct rl_volume vols[] = {
       {.src = "/host/a", .dst = "/data", .ro = false},
@@ -221,16 +220,13 @@ static void test_volumes_tmpfs_init(void **state)
       .n_volumes = 3,
       .tmpfs = &tmpfs,
       .own_netns = true,
-      .init_path = "/usr/libexec/rless/rless-init",
   };
   struct rl_mount_plan p;
   rl_mount_plan_build(&c, &p);
-  assert_int_equal(p.n, 36 + 1 + 3 + 2);
+  assert_int_equal(p.n, 36 + 3 + 2);
 
-  /* Right after /sys: init, the volumes in order, the tmpfs mounts in order. */
+  /* Right after /sys: the volumes in order, the tmpfs mounts in order. */
   size_t i = (size_t)find(&p, RL_MNT_FS, "/sys") + 1;
-  assert_mnt(&p.m[i++], RL_MNT_BIND, "/dev/rless-init", "/usr/libexec/rless/rless-init", NULL, NULL,
-             MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false);
   assert_mnt(&p.m[i++], RL_MNT_BIND, "/data", "/host/a", NULL, NULL, 0, true);
   assert_mnt(&p.m[i++], RL_MNT_BIND, "/etc/conf", "/host/b", NULL, NULL, MOUNT_ATTR_RDONLY, true);
   assert_mnt(&p.m[i++], RL_MNT_BIND, "/data/sub", "/host/c", NULL, NULL, 0, true);
@@ -243,22 +239,15 @@ static void test_volumes_tmpfs_init(void **state)
   rl_strv_free(&tmpfs);
 }
 
-static void test_init_only_when_set(void **state)
+/* rless-init runs from a sealed memfd (rl_proc_exec): nothing of the host is
+ * bound in for it, with or without --init. */
+static void test_no_init_bind(void **state)
 {
-  struct rl_mount_cfg c = {.init_path = NULL};
+  struct rl_mount_cfg c = {0};
   struct rl_mount_plan p;
   rl_mount_plan_build(&c, &p);
-  assert_int_equal(count_target(&p, RL_INIT_TARGET), 0);
+  assert_int_equal(count_target(&p, "/dev/rless-init"), 0);
   assert_int_equal(p.n, 36);
-  rl_mount_plan_free(&p);
-
-  c.init_path = "/x/rless-init";
-  rl_mount_plan_build(&c, &p);
-  assert_int_equal(count_target(&p, RL_INIT_TARGET), 1);
-  int i = find(&p, RL_MNT_BIND, "/dev/rless-init");
-  assert_true(i > find(&p, RL_MNT_FS, "/dev")); /* the target lives on the /dev tmpfs */
-  assert_string_equal(p.m[i].source, "/x/rless-init");
-  assert_int_equal(p.n, 37);
   rl_mount_plan_free(&p);
 }
 
@@ -297,8 +286,8 @@ int main(void)
       cmocka_unit_test(test_dev_order),
       cmocka_unit_test(test_sys_without_netns),
       cmocka_unit_test(test_masked_and_readonly_paths),
-      cmocka_unit_test(test_volumes_tmpfs_init),
-      cmocka_unit_test(test_init_only_when_set),
+      cmocka_unit_test(test_volumes_tmpfs),
+      cmocka_unit_test(test_no_init_bind),
       cmocka_unit_test(test_devpts_gid),
       cmocka_unit_test(test_empty_tmpfs_list),
       cmocka_unit_test(test_mask_unmask_privileged),
