@@ -82,6 +82,17 @@ static int exec_now(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+  /* rless passes exactly this argv[0].  Anything else is the kernel
+   * starting us as the interpreter of a `#!/proc/self/exe` script (or an
+   * ELF naming it): running its arguments would start that script again,
+   * and us again, without end. */
+  if (argc < 1 || strcmp(argv[0], "rless-init") != 0) {
+    fprintf(stderr,
+            "rless-init: not started by rless (argv[0] `%s`): refusing to run; a "
+            "program whose interpreter is /proc/self/exe cannot run in rless containers\n",
+            argc > 0 ? argv[0] : "");
+    return 126;
+  }
   /* Executed from a memfd, the kernel names us after the fd number. */
   prctl(PR_SET_NAME, "rless-init");
   if (argc > 1 && strcmp(argv[1], "--exec") == 0)

@@ -29,6 +29,10 @@ struct rl_mnt {
   unsigned attrs; /* MOUNT_ATTR_* */
   bool recursive; /* BIND: include submounts */
   bool if_exists; /* BIND: only over a target the tree already has */
+  /* The target and every directory on the way must be real, no symlink:
+   * /proc, /sys and /dev, so the masks below them cover what the container
+   * sees (runc's "must be mounted on ordinary directory"). */
+  bool plain;
 };
 
 struct rl_mount_plan {
@@ -41,8 +45,8 @@ struct rl_mount_cfg {
   const struct rl_volume *volumes;
   size_t n_volumes;
   const rl_strv_t *tmpfs;
-  bool own_netns;        /* sysfs can be mounted fresh only in our own net namespace */
-  bool tty_gid_mapped;   /* devpts gets gid=5 only when gid 5 exists inside */
+  bool own_netns;      /* sysfs can be mounted fresh only in our own net namespace */
+  bool tty_gid_mapped; /* devpts gets gid=5 only when gid 5 exists inside */
   /* --security-opt mask=/unmask= ("ALL" unmasks every default path, masked
    * or read-only), and --privileged (no masks at all) */
   const rl_strv_t *mask, *unmask;

@@ -11,21 +11,29 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-static int openat2_in_root(int rootfd, const char *path, int flags)
+/* `plain`: no symlink at all on the way (ELOOP at the first one). */
+static int openat2_in_root(int rootfd, const char *path, int flags, bool plain)
 {
   struct open_how how = {
       .flags = (unsigned long long)(flags | O_CLOEXEC),
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (plain ? RESOLVE_NO_SYMLINKS : 0),
   };
-  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+  /* EAGAIN: a rename or mount anywhere raced a `..` of a scoped lookup (and
+   * fuse-overlayfs is slow enough to lose that race often); the kernel asks
+   * for a retry. */
+  int fd, tries = 0;
+  do
+    fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+  while (fd < 0 && errno == EAGAIN && ++tries < 1000);
+  return fd;
 }
 
 /* Create the last component of `rel` below its (already resolved) parent. */
 static int create_component(int rootfd, const char *rel, size_t parent_len, const char *name,
-                            bool dir, rl_error_t *err)
+                            bool dir, bool plain, rl_error_t *err)
 {
   cleanup_free char *parent = parent_len ? rl_xstrndup(rel, parent_len) : rl_xstrdup(".");
-  cleanup_close int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+  cleanup_close int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY, plain);
   if (pfd < 0)
     return rl_make_error(err, errno, "open `/%s` in the container", parent);
   if (dir) {
@@ -47,7 +55,7 @@ static int create_component(int rootfd, const char *rel, size_t parent_len, cons
  * dir), with the rest of the walk appended.  NULL when `rel` is no symlink. */
 static char *follow_dangling(int rootfd, const char *rel, const char *rest)
 {
-  cleanup_close int fd = openat2_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+  cleanup_close int fd = openat2_in_root(rootfd, rel, O_PATH | O_NOFOLLOW, false);
   char target[4096];
   struct stat st;
   if (fd < 0 || fstat(fd, &st) < 0 || !S_ISLNK(st.st_mode))
@@ -62,12 +70,31 @@ static char *follow_dangling(int rootfd, const char *rel, const char *rest)
                       target, *rest ? "/" : "", rest);
 }
 
-static int open_in_root(int rootfd, const char *path, bool create, bool dir, int depth,
+/* Walking one component at a time, the first that fails is the one named. */
+static int resolve_error(const char *rel, bool plain, rl_error_t *err)
+{
+  int e = errno;
+  if (e == ELOOP && plain) {
+    rl_make_error(err, 0,
+                  "`/%s` in the container is a symlink: /proc, /sys and /dev are mounted "
+                  "only on real directories",
+                  rel);
+    return rl_error_hint(err, "the image or --rootfs tree must have a directory there, or nothing");
+  }
+  rl_make_error(err, e, "resolve `/%s` in the container", rel);
+  if (e == ELOOP)
+    return rl_error_hint(err, "a symlink there loops or leads through /proc (/proc/self/root, "
+                              "/proc/PID/fd/N): mount targets are resolved inside the root "
+                              "filesystem only");
+  return -1;
+}
+
+static int open_in_root(int rootfd, const char *path, bool create, bool dir, bool plain, int depth,
                         rl_error_t *err)
 {
   cleanup_free char *rel = rl_xstrdup(path + strspn(path, "/"));
   if (*rel == '\0')
-    return openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+    return openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY, plain);
   size_t len = strlen(rel);
   for (size_t i = 0; i <= len; i++) {
     if (rel[i] != '/' && rel[i] != '\0')
@@ -76,19 +103,20 @@ static int open_in_root(int rootfd, const char *path, bool create, bool dir, int
     rel[i] = '\0';
     const char *rest = saved ? rel + i + 1 + strspn(rel + i + 1, "/") : "";
     bool last = *rest == '\0';
-    int fd = openat2_in_root(rootfd, rel, O_PATH);
+    int fd = openat2_in_root(rootfd, rel, O_PATH, plain);
     if (fd < 0 && errno == ENOENT && create) {
-      cleanup_free char *via = follow_dangling(rootfd, rel, rest);
+      cleanup_free char *via = plain ? NULL : follow_dangling(rootfd, rel, rest);
       if (via && depth < 40)
-        return open_in_root(rootfd, via, create, dir, depth + 1, err);
+        return open_in_root(rootfd, via, create, dir, plain, depth + 1, err);
       const char *slash = strrchr(rel, '/');
       size_t plen = slash ? (size_t)(slash - rel) : 0;
-      if (create_component(rootfd, rel, plen, slash ? slash + 1 : rel, dir || !last, err) < 0)
+      if (create_component(rootfd, rel, plen, slash ? slash + 1 : rel, dir || !last, plain, err) <
+          0)
         return -1;
-      fd = openat2_in_root(rootfd, rel, O_PATH);
+      fd = openat2_in_root(rootfd, rel, O_PATH, plain);
     }
     if (fd < 0)
-      return rl_make_error(err, errno, "resolve `/%s` in the container", rel);
+      return resolve_error(rel, plain, err);
     if (last)
       return fd;
     close(fd);
@@ -99,7 +127,53 @@ static int open_in_root(int rootfd, const char *path, bool create, bool dir, int
 
 int rl_open_in_root(int rootfd, const char *path, bool create, bool dir, rl_error_t *err)
 {
-  return open_in_root(rootfd, path, create, dir, 0, err);
+  return open_in_root(rootfd, path, create, dir, false, 0, err);
+}
+
+/* Stacked on the root, a mount would be hidden from the container but for
+ * `/..`, and paths meant to lead into it (the masks) would resolve below it. */
+static int refuse_root(int rootfd, int tfd, const char *target, rl_error_t *err)
+{
+  struct stat r, t;
+  if (fstat(rootfd, &r) < 0 || fstat(tfd, &t) < 0)
+    return rl_make_error(err, errno, "stat the mount target `%s`", target);
+  if (r.st_dev == t.st_dev && r.st_ino == t.st_ino)
+    return rl_make_error(err, 0,
+                         "mount target `%s` leads to the root directory of the container: "
+                         "nothing is mounted over `/`",
+                         target);
+  return 0;
+}
+
+/* The target of m resolved inside the root: an O_PATH fd, never the root. */
+static int open_target(int rootfd, const struct rl_mnt *m, bool create, bool dir, rl_error_t *err)
+{
+  int fd = open_in_root(rootfd, m->target, create, dir, m->plain, 0, err);
+  if (fd >= 0 && refuse_root(rootfd, fd, m->target, err) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* A file bound over a directory (or the reverse) fails with a bare EINVAL. */
+static int check_type(int tfd, bool want_dir, const char *what, const char *target, rl_error_t *err)
+{
+  struct stat st;
+  if (fstat(tfd, &st) < 0)
+    return rl_make_error(err, errno, "stat the mount target `%s`", target);
+  if (S_ISDIR(st.st_mode) == want_dir)
+    return 0;
+  rl_make_error(err, want_dir ? ENOTDIR : EISDIR, "mount %s on `%s` in the container", what,
+                target);
+  return rl_error_hint(err, "`%s` leads (through symlinks inside the container) to %s", target,
+                       want_dir ? "something that is not a directory" : "a directory");
+}
+
+/* Absent is nothing to hide; any other failure must not leave it visible. */
+static bool absent(const rl_error_t e)
+{
+  return e && (e->errnum == ENOENT || e->errnum == ENOTDIR);
 }
 
 static int attach(int mfd, int targetfd, const char *what, const char *target, rl_error_t *err)
@@ -180,29 +254,33 @@ static int do_bind(int rootfd, const struct rl_mnt *m, rl_error_t *err)
     return errno == ENOENT ? rl_error_hint(err, "create it first; rless does not create host paths")
                            : -1;
   }
-  rl_error_t absent = NULL;
-  cleanup_close int tfd = rl_open_in_root(rootfd, m->target, !m->if_exists, S_ISDIR(st.st_mode),
-                                          m->if_exists ? &absent : err);
-  if (tfd < 0 && m->if_exists && absent && absent->errnum == ENOENT) {
-    rl_error_free(&absent);
+  rl_error_t missing = NULL;
+  cleanup_close int tfd =
+      open_target(rootfd, m, !m->if_exists, S_ISDIR(st.st_mode), m->if_exists ? &missing : err);
+  if (tfd < 0 && m->if_exists && missing && missing->errnum == ENOENT) {
+    rl_error_free(&missing);
     return 0;
   }
   if (tfd < 0) {
-    if (absent)
-      *err = rl_steal_ptr(&absent);
+    if (missing)
+      *err = rl_steal_ptr(&missing);
     return -1;
   }
+  cleanup_free char *what = rl_xasprintf("`%s`", m->source);
+  if (check_type(tfd, S_ISDIR(st.st_mode), what, m->target, err) < 0)
+    return -1;
   return bind_tree(AT_FDCWD, m->source, tfd, m->attrs, m->recursive, m->target, err);
 }
 
 static int do_mask(int rootfd, const struct rl_mnt *m, rl_error_t *err)
 {
-  rl_error_t absent = NULL;
-  cleanup_close int tfd = rl_open_in_root(rootfd, m->target, false, false, &absent);
-  if (tfd < 0) {
-    rl_error_free(&absent); /* nothing there, nothing to hide */
+  cleanup_close int tfd = open_target(rootfd, m, false, false, err);
+  if (tfd < 0 && absent(*err)) {
+    rl_error_free(err); /* nothing there, nothing to hide */
     return 0;
   }
+  if (tfd < 0)
+    return -1;
   struct stat st;
   if (fstat(tfd, &st) < 0)
     return rl_make_error(err, errno, "stat `%s`", m->target);
@@ -218,12 +296,13 @@ static int do_mask(int rootfd, const struct rl_mnt *m, rl_error_t *err)
 
 static int do_readonly(int rootfd, const struct rl_mnt *m, rl_error_t *err)
 {
-  rl_error_t absent = NULL;
-  cleanup_close int tfd = rl_open_in_root(rootfd, m->target, false, false, &absent);
-  if (tfd < 0) {
-    rl_error_free(&absent);
+  cleanup_close int tfd = open_target(rootfd, m, false, false, err);
+  if (tfd < 0 && absent(*err)) {
+    rl_error_free(err);
     return 0;
   }
+  if (tfd < 0)
+    return -1;
   return bind_tree(tfd, "", tfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true,
                    m->target, err);
 }
@@ -232,7 +311,8 @@ static int do_symlink(int rootfd, const struct rl_mnt *m, rl_error_t *err)
 {
   const char *slash = strrchr(m->target, '/');
   cleanup_free char *parent = rl_xstrndup(m->target, (size_t)(slash - m->target));
-  cleanup_close int pfd = rl_open_in_root(rootfd, *parent ? parent : "/", true, true, err);
+  cleanup_close int pfd =
+      open_in_root(rootfd, *parent ? parent : "/", true, true, m->plain, 0, err);
   if (pfd < 0)
     return -1;
   if (symlinkat(m->source, pfd, slash + 1) < 0 && errno != EEXIST)
@@ -247,8 +327,9 @@ int rl_mount_plan_execute(int rootfd, const struct rl_mount_plan *p, rl_error_t 
     int r = 0;
     switch (m->kind) {
     case RL_MNT_FS: {
-      cleanup_close int tfd = rl_open_in_root(rootfd, m->target, true, true, err);
-      r = tfd < 0 ? -1 : mount_fs(tfd, m, err);
+      cleanup_close int tfd = open_target(rootfd, m, true, true, err);
+      r = tfd < 0 || check_type(tfd, true, m->fstype, m->target, err) < 0 ? -1
+                                                                          : mount_fs(tfd, m, err);
       break;
     }
     case RL_MNT_BIND:

@@ -109,6 +109,10 @@ void rl_mount_plan_build(const struct rl_mount_cfg *c, struct rl_mount_plan *p)
     add_fs(p, "/sys", "sysfs", NULL, safe | MOUNT_ATTR_RDONLY);
   else
     add_bind(p, "/sys", "/sys", true, safe | MOUNT_ATTR_RDONLY);
+  /* An image's `/proc -> /` or `/proc -> /dev/x/../../p` would put proc
+   * where the masks' paths do not lead. */
+  for (size_t i = 0; i < p->n; i++)
+    p->m[i].plain = true;
   for (size_t i = 0; c->etc_dir && i < RL_ARRAY_SIZE(etc_files); i++) {
     cleanup_free char *src = rl_xasprintf("%s/%s", c->etc_dir, etc_files[i]);
     cleanup_free char *dst = rl_xasprintf("/etc/%s", etc_files[i]);

@@ -251,6 +251,35 @@ static void test_no_init_bind(void **state)
   rl_mount_plan_free(&p);
 }
 
+/* /proc, /dev (and everything below it) and /sys go only on real
+ * directories, so the masks' paths lead into those mounts; volumes, tmpfs,
+ * the /etc files and the masks follow symlinks inside the root. */
+static void test_kernel_fs_targets_take_no_symlinks(void **state)
+{
+  struct rl_volume vols[] = {{.src = "/host/a", .dst = "/data"}};
+  rl_strv_t tmpfs = {0};
+  rl_strv_push(&tmpfs, "/tmp");
+  for (int netns = 0; netns <= 1; netns++) {
+    struct rl_mount_cfg c = {.volumes = vols,
+                             .n_volumes = 1,
+                             .tmpfs = &tmpfs,
+                             .own_netns = netns,
+                             .etc_dir = "/run/etc"};
+    struct rl_mount_plan p;
+    rl_mount_plan_build(&c, &p);
+    for (size_t i = 0; i < p.n; i++) {
+      const char *t = p.m[i].target;
+      bool special = strcmp(t, "/proc") == 0 || strcmp(t, "/sys") == 0 || strcmp(t, "/dev") == 0 ||
+                     strncmp(t, "/dev/", 5) == 0;
+      if (p.m[i].plain != special)
+        fail_msg("%s: plain is %d", t, p.m[i].plain);
+    }
+    assert_true(p.m[find(&p, netns ? RL_MNT_FS : RL_MNT_BIND, "/sys")].plain);
+    rl_mount_plan_free(&p);
+  }
+  rl_strv_free(&tmpfs);
+}
+
 static void test_devpts_gid(void **state)
 {
   struct rl_mount_cfg c = {.tty_gid_mapped = false};
@@ -288,6 +317,7 @@ int main(void)
       cmocka_unit_test(test_masked_and_readonly_paths),
       cmocka_unit_test(test_volumes_tmpfs),
       cmocka_unit_test(test_no_init_bind),
+      cmocka_unit_test(test_kernel_fs_targets_take_no_symlinks),
       cmocka_unit_test(test_devpts_gid),
       cmocka_unit_test(test_empty_tmpfs_list),
       cmocka_unit_test(test_mask_unmask_privileged),
