@@ -137,6 +137,7 @@ struct rl_cgroup {
   char *dir;  /* host path of the container's cgroup, NULL when it has none */
   char *path; /* the same as a cgroup path ("/user.slice/.../rless-<id>") */
   int fd;     /* the dir, open (close-on-exec); -1 without */
+  char *home; /* the cgroup rless itself is in, after the placement */
 };
 
 /* Create and limit the container's cgroup before anything runs in it.  With
@@ -154,6 +155,9 @@ int rl_cgroup_update(const char *dir, const struct rl_cgroup_limits *l, rl_error
  * pid 1 `pid` is in; NULL when pid 1 is in any other cgroup (the container
  * got none) or the cgroup is not under the mounted hierarchy. */
 char *rl_cgroup_of_container(pid_t pid, char **path_out);
+/* Move pid (a helper rless started, such as fuse-overlayfs) out of the
+ * container's cgroup into rless' own; a no-op without a container cgroup. */
+void rl_cgroup_expel(const struct rl_cgroup *cg, pid_t pid);
 /* Move the calling process into dir (exec joining a container). */
 int rl_cgroup_enter(const char *dir, rl_error_t *err);
 

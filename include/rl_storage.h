@@ -22,8 +22,9 @@ struct rl_store;
 /* The driver for a store: `name` when given (--storage-driver,
  * $RLESS_STORAGE_DRIVER); else the one the store was first used with
  * (<root>/storage-driver); else kernel overlay when a trial mount in a user
- * namespace works and fuse-overlayfs when not, remembered in the store so
- * every later command unpacks and mounts the same format. */
+ * namespace works and fuse-overlayfs when not.  The first choice (asked
+ * for or probed) is remembered in the store so every later command unpacks
+ * and mounts the same format. */
 int rl_storage_for_store(const char *name, const struct rl_store *s, struct rl_storage *st,
                          rl_error_t *err);
 

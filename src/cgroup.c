@@ -167,6 +167,10 @@ static int place(const char *id, const struct rl_host_cgroup *h, const rl_strv_t
   cleanup_free char *name = rl_xasprintf("rless-%s", id);
   if (make_dir(basefd, base, name, err) < 0)
     return -1;
+  struct rl_host_cgroup self; /* where rless is now: base, or the leaf it moved to */
+  rl_host_cgroup_probe(&self);
+  cg->home = rl_steal_ptr(&self.dir);
+  rl_host_cgroup_free(&self);
   cg->dir = rl_xasprintf("%s/%s", base, name);
   cg->fd = openat(basefd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   size_t mlen = strlen(h->mount);
@@ -246,7 +250,21 @@ void rl_cgroup_destroy(struct rl_cgroup *cg, bool *oom_killed)
     rl_warn("remove the container's cgroup %s: %s", cg->dir, strerror(errno));
   free(cg->dir);
   free(cg->path);
+  free(cg->home);
   *cg = (struct rl_cgroup){.fd = -1};
+}
+
+void rl_cgroup_expel(const struct rl_cgroup *cg, pid_t pid)
+{
+  if (cg->fd < 0 || cg->home == NULL || pid <= 0)
+    return;
+  cleanup_free char *procs = rl_xasprintf("%s/cgroup.procs", cg->home);
+  cleanup_close int fd = open(procs, O_WRONLY | O_CLOEXEC);
+  char buf[24];
+  int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
+  if (fd < 0 || write(fd, buf, (size_t)len) != len)
+    rl_debug("move helper %d out of the container's cgroup into %s: %s", (int)pid, cg->home,
+             strerror(errno));
 }
 
 int rl_cgroup_update(const char *dir, const struct rl_cgroup_limits *l, rl_error_t *err)

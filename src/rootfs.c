@@ -62,42 +62,60 @@ static char *join_lowers(const rl_strv_t *lowers)
 
 /* One lowerdir+ per layer (Linux 6.8+) sidesteps the one-page limit on
  * mount options that many-layer images hit with a single lowerdir=. */
-static int overlay_lowers(int fsfd, const rl_strv_t *lowers, rl_error_t *err)
+static int overlay_lowers(int fsfd, const rl_strv_t *lowers, bool legacy, rl_error_t *err)
 {
-  for (size_t i = 0; i < lowers->n; i++) {
-    if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers->v[i], 0) == 0)
-      continue;
-    if (i > 0 || errno != EINVAL)
+  for (size_t i = 0; !legacy && i < lowers->n; i++)
+    if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers->v[i], 0) < 0)
       return rl_make_error(err, errno, "add image layer `%s` to the overlay", lowers->v[i]);
-    /* Older kernel: one lowerdir= with all layers. */
-    cleanup_free char *all = join_lowers(lowers);
-    size_t len = strlen(all);
-    if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", all, 0) < 0)
-      return rl_make_error(err, errno, "set the overlay's lowerdir (%zu layers, %zu bytes)",
-                           lowers->n, len);
+  if (!legacy)
     return 0;
-  }
+  cleanup_free char *all = join_lowers(lowers);
+  size_t len = strlen(all);
+  if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", all, 0) < 0)
+    return rl_make_error(err, errno, "set the overlay's lowerdir (%zu layers, %zu bytes)",
+                         lowers->n, len);
   return 0;
 }
 
-static int mount_overlay(const struct rl_rootfs_source *s, rl_error_t *err)
+/* A configured, created overlay context; -1 with errno of the failed step
+ * in *create_errno when it was FSCONFIG_CMD_CREATE. */
+static int create_overlay(const struct rl_rootfs_source *s, bool legacy, int *create_errno,
+                          rl_error_t *err)
 {
   cleanup_close int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
   if (fsfd < 0) {
     rl_make_error(err, errno, "open a new overlay filesystem");
     return rl_error_hint(err, "use --storage-driver fuse-overlayfs, see `rless info`");
   }
-  if (overlay_lowers(fsfd, &s->lowers, err) < 0)
+  if (overlay_lowers(fsfd, &s->lowers, legacy, err) < 0)
     return -1;
-  if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", s->upper, 0) < 0 ||
+  /* The source /proc/mounts shows: "overlay", as every runtime names it. */
+  if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0 ||
+      fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", s->upper, 0) < 0 ||
       fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", s->work, 0) < 0 ||
       fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
     return rl_make_error(err, errno, "configure the overlay (upper `%s`)", s->upper);
   if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+    *create_errno = errno;
     rl_make_error(err, errno, "create the overlay root filesystem (upper `%s`)", s->upper);
     return rl_error_hint(err, "the kernel refused overlayfs in a user namespace; try "
                               "--storage-driver fuse-overlayfs (`rless info` tells why)");
   }
+  return rl_steal_fd(&fsfd);
+}
+
+static int mount_overlay(const struct rl_rootfs_source *s, rl_error_t *err)
+{
+  /* Kernels before 6.8 reject lowerdir+: at fsconfig (EINVAL) or, where
+   * overlay still parses options the legacy way (6.1), only at create. */
+  int create_errno = 0;
+  cleanup_close int fsfd = create_overlay(s, false, &create_errno, err);
+  if (fsfd < 0 && (create_errno == EINVAL || (*err && (*err)->errnum == EINVAL))) {
+    rl_error_free(err);
+    fsfd = create_overlay(s, true, &create_errno, err);
+  }
+  if (fsfd < 0)
+    return -1;
   cleanup_close int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
   if (mfd < 0)
     return rl_make_error(err, errno, "mount the overlay root filesystem");

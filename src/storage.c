@@ -76,9 +76,16 @@ static int probe(const struct rl_store *s, const char **driver, rl_error_t *err)
 int rl_storage_for_store(const char *name, const struct rl_store *s, struct rl_storage *st,
                          rl_error_t *err)
 {
-  if (name)
-    return rl_storage_select(name, st, err);
   cleanup_free char *known = remembered(s);
+  if (name) {
+    /* The first use decides for the store, also when it was asked for:
+     * later commands without the option find the layers it unpacked. */
+    if (rl_storage_select(name, st, err) < 0)
+      return -1;
+    if (known == NULL)
+      remember(s, st->driver);
+    return 0;
+  }
   if (known && rl_storage_select(known, st, NULL) == 0)
     return 0;
   const char *driver = NULL;

@@ -421,3 +421,13 @@ test_archive_load_docker_archive_checks_diff_ids() {
 	assert_contains "$ERR" "is corrupt: its content hashes to"
 	store_is_empty
 }
+
+test_archive_import_remembers_the_asked_driver() {
+	[[ -x $(command -v fuse-overlayfs) && -w /dev/fuse ]] || skip "fuse-overlayfs or /dev/fuse missing"
+	rootfs_tar "$T/rootfs.tar"
+	ar_ok --storage-driver fuse-overlayfs import "$T/rootfs.tar" fz:1
+	assert_eq fuse-overlayfs "$(<"$STORE/storage-driver")" "the store's driver after the first use"
+	# Without the option, later commands use the layers that import unpacked for fuse.
+	ar_ok run --rm localhost/fz:1 sh -c 'grep -c fuse /proc/mounts'
+	assert_eq 1 "$OUT" "the rootfs is fuse-overlayfs"
+}
