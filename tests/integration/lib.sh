@@ -187,3 +187,20 @@ host_pid1() {
 fresh_rootfs() {
 	"$MKROOTFS" "$1" >/dev/null
 }
+
+# in_pty SHELL-COMMAND: run it under script(1) in a new pty; sets OUT (CRs removed) and RC.
+# Inside, rless must be in the pty's foreground process group: timeout --foreground. script's
+# stdin is a FIFO this shell holds open: at EOF of its stdin script writes an end-of-file
+# character into the pty, which a command in raw mode would read (and echo as ^@).
+in_pty() {
+	require_cmd script bsdutils
+	LAST_CMD="script -qec $(printf %q "$1") /dev/null"
+	RC=0
+	rm -f "$T/.pty-in"
+	mkfifo "$T/.pty-in"
+	exec {pty_in}<>"$T/.pty-in"
+	timeout -k 5 "$((RUN_TIMEOUT + 10))" script -qec "$1" /dev/null <&"$pty_in" >"$T/.out" 2>"$T/.err" || RC=$?
+	exec {pty_in}>&-
+	OUT=$(tr -d '\r' <"$T/.out")
+	ERR=$(<"$T/.err")
+}

@@ -193,16 +193,6 @@ test_exec_stdin_only_with_i() {
 	assert_eq "" "$OUT" "stdin is /dev/null without -i"
 }
 
-# in_pty SHELL-COMMAND: run it under script(1) in a new pty; sets OUT (CRs removed) and RC.
-in_pty() {
-	require_cmd script bsdutils
-	LAST_CMD="script -qec $(printf %q "$1") /dev/null"
-	RC=0
-	timeout -k 5 "$((RUN_TIMEOUT + 10))" script -qec "$1" /dev/null </dev/null >"$T/.out" 2>"$T/.err" || RC=$?
-	OUT=$(tr -d '\r' <"$T/.out")
-	ERR=$(<"$T/.err")
-}
-
 # xq ARG...: the `rless exec` command line for in_pty, quoted; in the pty's foreground.
 xq() {
 	printf 'timeout --foreground -k 5 %s %q --root %q exec %s' "$RUN_TIMEOUT" "$RLESS" "$STORE" "$*"

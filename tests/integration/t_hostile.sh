@@ -325,17 +325,6 @@ hostile_image() {
 	[[ $RC -eq 0 ]] || { show_run >&2; fail "import of the hostile tree $1"; }
 }
 
-# in_pty SHELL-COMMAND: run it under script(1) in a new pty; sets OUT (CRs removed) and RC.
-in_pty() {
-	require_cmd script bsdutils
-	LAST_CMD="script -qec $(printf %q "$1") /dev/null"
-	RC=0
-	timeout -k 5 40 script -qec "timeout --foreground $RUN_TIMEOUT $1" /dev/null \
-		</dev/null >"$T/pty.out" 2>"$T/pty.err" || RC=$?
-	OUT=$(tr -d '\r' <"$T/pty.out")
-	ERR=$(<"$T/pty.err")
-}
-
 # The same through fuse-overlayfs (the driver without kernel overlayfs): a few of each kind.
 test_hostile_images_with_fuse_overlayfs() {
 	require_cmd fuse-overlayfs fuse-overlayfs

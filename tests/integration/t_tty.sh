@@ -1,17 +1,6 @@
 # t_tty.sh — -t under a real pty (script(1) from util-linux/bsdutils), -i.
 # shellcheck shell=bash disable=SC2016,SC2034
 
-# in_pty SHELL-COMMAND: run it under script(1) in a new pty; sets OUT (CRs removed) and RC.
-# Inside, rless must be in the pty's foreground process group: timeout --foreground.
-in_pty() {
-	require_cmd script bsdutils
-	LAST_CMD="script -qec $(printf %q "$1") /dev/null"
-	RC=0
-	timeout -k 5 "$((RUN_TIMEOUT + 10))" script -qec "$1" /dev/null </dev/null >"$T/.out" 2>"$T/.err" || RC=$?
-	OUT=$(tr -d '\r' <"$T/.out")
-	ERR=$(<"$T/.err")
-}
-
 # q: the rless command line for in_pty, quoted.
 rl_cmd() {
 	local s
