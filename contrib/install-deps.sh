@@ -12,14 +12,19 @@ PACKAGES=(
 	libcurl4-openssl-dev libarchive-dev libssl-dev
 	# unit tests, formatting
 	libcmocka-dev clang-format
-	# run time: id maps, overlay fallback
-	uidmap fuse-overlayfs
+	# fuzzing (make fuzz, and 10 s of each target in make check): clang, libFuzzer and the
+	# sanitizer runtimes (compiler-rt), llvm-symbolizer for the stack traces of its reports
+	clang libclang-rt-14-dev llvm
+	# run time: id maps, overlay fallback, user-mode networking (pasta, slirp4netns)
+	uidmap fuse-overlayfs passt slirp4netns
 	# integration tests: busybox rootfs, script(1), ipcmk, ps, ip, time, JSON check
 	busybox-static bsdutils util-linux procps iproute2 tmux python3 passwd coreutils
 	# image tests: local registries (plain, htpasswd, token server), images built and pushed here
 	docker-registry skopeo apache2-utils openssl mmdebstrap zstd curl
 	# benchmarks
 	hyperfine bubblewrap time
+	# cgroup tests in a systemd VM (make check-vm, tests/vm): the emulator, its ext4 image, depmod
+	qemu-system-x86 e2fsprogs kmod
 )
 
 if [[ ${1:-} == --list ]]; then

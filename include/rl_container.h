@@ -55,6 +55,7 @@ struct rl_container {
   struct rl_attach_srv *attach; /* the monitor's attach socket with -t, or NULL */
   pid_t pid1;                   /* host pid of pid 1, once a detached start returned */
   struct rl_cgroup cgroup;      /* its own cgroup while it runs (rl_container_run) */
+  struct rl_net net;            /* --network resolved (rl_net.h) */
   bool oom_killed;              /* the kernel OOM-killed something in it */
   struct winsize winsize;
 };

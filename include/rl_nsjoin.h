@@ -37,12 +37,12 @@ int rl_nsjoin_pin(const char *name, pid_t pid, unsigned long long start_time, st
 int rl_nsjoin_enter(const struct rl_nsjoin *j, int flags, rl_error_t *err);
 void rl_nsjoin_close(struct rl_nsjoin *j);
 
-/* Fork a child that enters `flags` of j (CLONE_NEWUSER among them), runs
- * `before(ctx)` and returns 0 with *sock its end of a new SEQPACKET pair;
- * the parent gets the pid and the other end.  The counterpart of
- * rl_userns_clone_with for a container that joins another's user
- * namespace: there are no maps to write. */
+/* Fork a child that moves into the cgroup dir `cgroup_fd` (>= 0), enters
+ * `flags` of j (CLONE_NEWUSER among them), runs `before(ctx)` and returns 0
+ * with *sock its end of a new SEQPACKET pair; the parent gets the pid and
+ * the other end.  The counterpart of rl_userns_clone_with for a container
+ * that joins another's user namespace: there are no maps to write. */
 pid_t rl_nsjoin_fork(const struct rl_nsjoin *j, int flags, int *sock, void (*before)(void *ctx),
-                     void *ctx, rl_error_t *err);
+                     void *ctx, int cgroup_fd, rl_error_t *err);
 
 #endif

@@ -9,9 +9,9 @@
 #include "rl_cgroup.h"
 #include "rl_error.h"
 #include "rl_idmap.h"
+#include "rl_net.h"
 #include "rl_util.h"
 
-enum rl_network_mode { RL_NET_NONE, RL_NET_HOST };
 enum rl_pull_policy { RL_PULL_MISSING, RL_PULL_ALWAYS, RL_PULL_NEVER };
 
 struct rl_volume {
@@ -43,8 +43,9 @@ struct rl_run_opts {
   rl_strv_t tmpfs;
   rl_strv_t cap_add, cap_drop;
   enum rl_userns_mode userns;
-  enum rl_network_mode network;
-  rl_strv_t argv; /* the command; may be empty with an image (its Cmd then) */
+  enum rl_network_mode network;   /* RL_NET_DEFAULT unless --network */
+  struct rl_net_opts net;         /* the rest of --network, -p, -P, --pid, --ipc */
+  rl_strv_t argv;                 /* the command; may be empty with an image (its Cmd then) */
   struct rl_cgroup_limits limits; /* --memory, --cpus, ..., --cgroups */
 };
 

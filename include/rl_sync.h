@@ -15,6 +15,8 @@ enum rl_sync_type {
   RL_SYNC_ERROR,         /* child -> parent: setup failed, details attached */
   RL_SYNC_HELPER,        /* child -> parent: pid of a helper (fuse-overlayfs) to stop at the end */
   RL_SYNC_LISTENING,     /* monitor -> rless: the attach socket takes a client now */
+  RL_SYNC_NETNS,         /* child -> parent: its user and net namespace fds follow (SCM_RIGHTS) */
+  RL_SYNC_NET_READY,     /* parent -> pid 1: the network helper is ready, exec */
 };
 
 struct rl_sync_msg {

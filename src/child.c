@@ -151,8 +151,10 @@ __attribute__((noreturn)) static void container_init(const struct rl_container *
 {
   rl_error_t err = NULL;
   cleanup_strv rl_strv_t env = {0};
+  /* The network helper starts while pid 1 sets itself up: it waits for
+   * the helper only now, just before exec. */
   if (own_mount_ns(c, &rootfd, &err) < 0 || prepare_process(c, sock, rootfd, &env, &err) < 0 ||
-      exec_command(c, &env, &err) < 0)
+      rl_net_wait_ready(&c->net, sock, &err) < 0 || exec_command(c, &env, &err) < 0)
     fail(sock, &err);
   _exit(RL_EXIT_FAILURE);
 }
@@ -182,16 +184,16 @@ __attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int s
   int rootfd = open_rootfs(c, sock, &err);
   if (rootfd < 0)
     fail(sock, &err);
-  int flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-  if (c->opts->network == RL_NET_NONE)
-    flags |= CLONE_NEWNET;
+  int flags =
+      rl_net_unshare_flags(&c->net, CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP);
   if (unshare(flags) < 0) {
     rl_make_error(&err, errno, "create the container's namespaces (pid, uts, ipc%s, cgroup)",
                   flags & CLONE_NEWNET ? ", net" : "");
     rl_userns_hint(&err);
     fail(sock, &err);
   }
-  if ((flags & CLONE_NEWNET) && loopback_up(&err) < 0)
+  if ((flags & CLONE_NEWNET) &&
+      (loopback_up(&err) < 0 || rl_net_child_netns(&c->net, sock, &err) < 0))
     fail(sock, &err);
   pid_t pid = fork();
   if (pid < 0) {

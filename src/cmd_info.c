@@ -3,6 +3,7 @@
  * finds: a user with a broken host runs it first. */
 #include "rl_cli.h"
 #include "rl_host.h"
+#include "rl_net.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -19,9 +20,6 @@ static const char info_usage[] = "Usage: rless info [--format text|json]\n"
                                  "\n"
                                  "      --format FORMAT  text (default) or json\n"
                                  "  -h, --help           show this help\n";
-
-static const char network_note[] = "until user-mode networking lands, containers get "
-                                   "--network none by default";
 
 static const char single_effect[] = "only root exists in containers: chown to other ids, su and "
                                     "package managers that drop privileges fail";
@@ -249,7 +247,10 @@ static void text_network(const struct rl_host_net *n)
   line("pasta", "%s", n->pasta ? n->pasta : "not found");
   line("slirp4netns", "%s", n->slirp4netns ? n->slirp4netns : "not found");
   hint(n->hint);
-  line("default network", "none (%s)", network_note);
+  cleanup_free char *helper = NULL;
+  enum rl_network_mode m = rl_net_default_mode(&helper);
+  line("default network", "%s%s%s%s", rl_net_mode_name(m), helper ? " (" : "", helper ? helper : "",
+       helper ? ")" : "");
 }
 
 static void print_text(const struct rl_host_info *h)
@@ -386,9 +387,11 @@ static int print_json(const struct rl_host_info *h, rl_error_t *err)
   json_object_set_new(root, "fuse_overlayfs", json_fuse(&h->fuse));
   json_object_set_new(root, "cgroup", json_cgroup(&h->cgroup));
   json_object_set_new(root, "store", json_store(&h->store));
+  cleanup_free char *net_helper = NULL;
+  enum rl_network_mode default_net = rl_net_default_mode(&net_helper);
   json_object_set_new(root, "network",
-                      json_pack("{s:o,s:o,s:s,s:s,s:o}", "pasta", jstr(h->net.pasta), "slirp4netns",
-                                jstr(h->net.slirp4netns), "default", "none", "note", network_note,
+                      json_pack("{s:o,s:o,s:s,s:o}", "pasta", jstr(h->net.pasta), "slirp4netns",
+                                jstr(h->net.slirp4netns), "default", rl_net_mode_name(default_net),
                                 "hint", jstr(h->net.hint)));
   int r = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(root);

@@ -6,6 +6,7 @@
 #include "rl_cgroup.h"
 #include "rl_cli.h"
 #include "rl_cstate.h"
+#include "rl_net.h"
 #include "rl_storage.h"
 
 #include <errno.h>
@@ -43,11 +44,11 @@ static json_t *state_json(const struct rl_cstate *c)
 {
   bool running = c->status == RL_CSTATUS_RUNNING;
   json_t *o = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
-                   rl_cstatus_name(c->status), "Running", running, "Paused", 0, "Restarting", 0,
-                   "OOMKilled", c->oom_killed, "Dead", 0, "Pid", running ? (int)c->pid : 0,
-                   "ExitCode", c->status == RL_CSTATUS_EXITED ? c->exit_code : 0, "Error", "",
-                   "StartedAt", c->started_at ? c->started_at : ZERO_TIME, "FinishedAt",
-                   c->finished_at ? c->finished_at : ZERO_TIME);
+                        rl_cstatus_name(c->status), "Running", running, "Paused", 0, "Restarting",
+                        0, "OOMKilled", c->oom_killed, "Dead", 0, "Pid", running ? (int)c->pid : 0,
+                        "ExitCode", c->status == RL_CSTATUS_EXITED ? c->exit_code : 0, "Error", "",
+                        "StartedAt", c->started_at ? c->started_at : ZERO_TIME, "FinishedAt",
+                        c->finished_at ? c->finished_at : ZERO_TIME);
   json_object_set_new(o, "CgroupPath", cgroup_path_json(c));
   return o;
 }
@@ -102,6 +103,9 @@ static json_t *host_config_json(const struct rl_cstate *c)
   rl_cgroup_limits_from_json(cfg(c, "resources"), &l);
   rl_cgroup_limits_to_json(&l, o);
   rl_cgroup_limits_free(&l);
+  json_object_set_new(o, "PortBindings", rl_net_ports_docker(cfg(c, "ports")));
+  json_object_set_new(o, "PidMode", json_string(cfg_str(c, "pid", "")));
+  json_object_set_new(o, "IpcMode", json_string(cfg_str(c, "ipc", "")));
   return o;
 }
 
@@ -143,6 +147,8 @@ static json_t *container_json(const struct rl_store *s, const struct rl_cstate *
   json_object_set_new(o, "Config", config_json(c));
   json_object_set_new(o, "HostConfig", host_config_json(c));
   json_object_set_new(o, "GraphDriver", graph_json(s, c));
+  pid_t pid = c->status == RL_CSTATUS_RUNNING ? c->pid : 0;
+  json_object_set_new(o, "NetworkSettings", rl_net_settings_json(c->config, pid));
   return o;
 }
 

@@ -5,6 +5,7 @@
 #include "rl_json.h"
 #include "rl_cli.h"
 #include "rl_cstate.h"
+#include "rl_net.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -203,7 +204,7 @@ static void row_cells(const struct rl_cstate *c, bool no_trunc, long long now, c
   cleanup_free char *d = rl_human_duration(created < 0 || created > now ? 0 : now - created);
   cells[3] = rl_xasprintf("%s ago", d);
   cells[4] = rl_cstate_status_text(c, now);
-  cells[5] = rl_xstrdup("");
+  cells[5] = rl_net_ports_text(json_object_get(c->config, "ports"));
   cells[6] = rl_xstrdup(c->name);
 }
 
@@ -242,13 +243,18 @@ static int print_json(const struct list *l, rl_error_t *err)
   for (size_t i = 0; i < l->n; i++) {
     const struct rl_cstate *c = &l->v[i];
     cleanup_free char *status = rl_cstate_status_text(c, now);
+    json_t *ports = json_object_get(c->config, "ports");
+    if (!json_is_array(ports))
+      ports = json_array(); /* a record from before networking: none */
+    else
+      json_incref(ports);
     json_t *o = json_pack(
-        "{s:s, s:[s], s:s?, s:s?, s:o, s:s, s:s, s:s, s:i, s:b, s:i, s:s?, s:s?, s:[], s:b}", "Id",
+        "{s:s, s:[s], s:s?, s:s?, s:o, s:s, s:s, s:s, s:i, s:b, s:i, s:s?, s:s?, s:o, s:b}", "Id",
         c->id, "Names", c->name, "Image", c->image_name, "ImageID", c->image, "Command",
         rl_strv_to_json(&c->command), "Created", c->created, "State", rl_cstatus_name(c->status),
         "Status", status, "ExitCode", c->status == RL_CSTATUS_EXITED ? c->exit_code : 0, "Exited",
         c->status == RL_CSTATUS_EXITED, "Pid", (int)c->pid, "StartedAt", c->started_at, "ExitedAt",
-        c->finished_at, "Ports", "AutoRemove", c->auto_remove);
+        c->finished_at, "Ports", ports, "AutoRemove", c->auto_remove);
     json_array_append_new(arr, o);
   }
   cleanup_free char *text = json_dumps(arr, JSON_INDENT(4) | JSON_PRESERVE_ORDER);

@@ -39,8 +39,7 @@ static void restore_opts(const struct rl_cstate *cs, struct rl_run_opts *o)
   o->interactive = json_is_true(json_object_get(cfg, "interactive"));
   o->read_only = json_is_true(json_object_get(cfg, "read_only"));
   o->init = json_is_true(json_object_get(cfg, "init"));
-  const char *net = json_string_value(json_object_get(cfg, "network"));
-  o->network = net && strcmp(net, "host") == 0 ? RL_NET_HOST : RL_NET_NONE;
+  rl_net_opts_from_json(cfg, &o->network, &o->net);
   size_t i;
   json_t *v;
   json_array_foreach(json_object_get(cfg, "volumes"), i, v)

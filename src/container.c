@@ -91,7 +91,13 @@ static int etc_files(struct rl_container *c, const struct rl_run_opts *o, rl_err
   }
   c->mounts.etc_dir = c->etc_dir;
   c->mounts.etc_create = c->state_dir != NULL;
-  return rl_etc_files_write(c->etc_dir, c->hostname, &o->add_hosts, &o->dns, &o->dns_search, err);
+  struct rl_etc_spec e = {.hostname = c->hostname,
+                          .add_hosts = &o->add_hosts,
+                          .dns = &o->dns,
+                          .dns_search = &o->dns_search,
+                          .extra_hosts = &c->net.hosts,
+                          .dns_forward = c->net.resolv_servers};
+  return rl_etc_files_write(c->etc_dir, &e, err);
 }
 
 static int default_source(struct rl_container *c, void *ctx, rl_error_t *err)
@@ -122,7 +128,9 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
    * the user's own account) without seccomp or masked paths. */
   if (o->privileged)
     rl_strv_push(&o->cap_add, "ALL");
+  /* The network first: a container:NAME target's id map becomes ours. */
   if (check_volumes(o, err) < 0 || rl_caps_compute(&o->cap_add, &o->cap_drop, &c->caps, err) < 0 ||
+      rl_net_prepare(&c->net, o, c->id, err) < 0 ||
       rl_userns_plan(o->userns, false, &c->ns, err) < 0 ||
       rl_seccomp_opt(o->privileged ? "unconfined" : o->seccomp, &c->seccomp, err) < 0)
     return -1;
@@ -136,7 +144,7 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
   c->mounts.volumes = o->volumes;
   c->mounts.n_volumes = o->n_volumes;
   c->mounts.tmpfs = &o->tmpfs;
-  c->mounts.own_netns = o->network == RL_NET_NONE;
+  c->mounts.own_netns = c->net.sysfs_ok;
   c->mounts.tty_gid_mapped = rl_idmap_contains(&c->ns.gidmap, 5);
   c->mounts.mask = &o->mask;
   c->mounts.unmask = &o->unmask;
@@ -162,5 +170,6 @@ void rl_container_free(struct rl_container *c)
   free(c->etc_dir);
   rl_seccomp_cfg_free(&c->seccomp);
   rl_seccomp_prog_free(&c->seccomp_prog);
+  rl_net_free(&c->net);
   memset(c, 0, sizeof(*c));
 }

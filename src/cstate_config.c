@@ -78,5 +78,6 @@ json_t *rl_cstate_run_config(const struct rl_container *c, json_t *image_config,
   json_t *res = json_object();
   rl_cgroup_limits_to_json(&o->limits, res);
   json_object_set_new(j, "resources", res);
+  rl_net_to_json(&c->net, &o->net, j); /* "network" and the rest of it, as resolved */
   return j;
 }

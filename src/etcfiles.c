@@ -1,5 +1,6 @@
 /* /etc/hostname, /etc/hosts, /etc/resolv.conf of a container. */
 #include "rl_etcfiles.h"
+#include "rl_net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,7 +40,7 @@ static void append(char **s, size_t *len, char *line)
   free(line);
 }
 
-char *rl_etc_hosts_text(const char *hostname, const rl_strv_t *add_hosts)
+char *rl_etc_hosts_text(const char *hostname, const rl_strv_t *add_hosts, const rl_strv_t *extra)
 {
   char *s = NULL;
   size_t len = 0;
@@ -49,21 +50,50 @@ char *rl_etc_hosts_text(const char *hostname, const rl_strv_t *add_hosts)
     const char *spec = add_hosts->v[i], *colon = strchr(spec, ':');
     append(&s, &len, rl_xasprintf("%s\t%.*s\n", colon + 1, (int)(colon - spec), spec));
   }
+  /* After --add-host: the first line naming a host wins, and the user's should. */
+  for (size_t i = 0; extra && i < extra->n; i++)
+    append(&s, &len, rl_xasprintf("%s\n", extra->v[i]));
   return s;
 }
 
-char *rl_etc_resolv_text(const char *host_text, const rl_strv_t *dns, const rl_strv_t *search)
+/* A nameserver line the container cannot use (a local stub of the host's). */
+static bool local_nameserver(const char *line, size_t n)
+{
+  char addr[64];
+  if (n < 11 || sscanf(line, "nameserver %63s", addr) != 1)
+    return false;
+  return rl_net_is_loopback(addr);
+}
+
+/* "nameserver A" lines for the space-separated list. */
+static void append_servers(char **s, size_t *len, const char *list)
+{
+  for (const char *f = list + strspn(list, " "); *f; f += strspn(f, " ")) {
+    size_t n = strcspn(f, " ");
+    append(s, len, rl_xasprintf("nameserver %.*s\n", (int)n, f));
+    f += n;
+  }
+}
+
+char *rl_etc_resolv_text(const char *host_text, const rl_strv_t *dns, const rl_strv_t *search,
+                         const char *forward)
 {
   char *s = rl_xstrdup("");
   size_t len = 0;
   bool own_dns = dns && dns->n > 0, own_search = search && search->n > 0;
+  bool fwd = forward && *forward, fwd_done = false;
   for (size_t i = 0; own_dns && i < dns->n; i++)
     append(&s, &len, rl_xasprintf("nameserver %s\n", dns->v[i]));
   for (const char *p = host_text; !own_dns && p && *p;) {
     size_t n = strcspn(p, "\n");
     bool is_search = strncmp(p, "search", 6) == 0 || strncmp(p, "domain", 6) == 0;
-    if (!(own_search && is_search))
+    if (fwd && local_nameserver(p, n)) {
+      if (!fwd_done)
+        append_servers(&s, &len, forward);
+      fwd_done = true;
+    } else if (!(own_search && is_search)) {
       append(&s, &len, rl_xasprintf("%.*s\n", (int)n, p));
+    }
     p += n + (p[n] == '\n');
   }
   for (size_t i = 0; own_search && i < search->n; i++)
@@ -82,13 +112,13 @@ static int write_one(const char *dir, const char *name, const char *text, rl_err
   return 0;
 }
 
-int rl_etc_files_write(const char *dir, const char *hostname, const rl_strv_t *add_hosts,
-                       const rl_strv_t *dns, const rl_strv_t *search, rl_error_t *err)
+int rl_etc_files_write(const char *dir, const struct rl_etc_spec *e, rl_error_t *err)
 {
   cleanup_free char *host_resolv = rl_read_file_at(AT_FDCWD, "/etc/resolv.conf", 1 << 16, NULL);
-  cleanup_free char *hosts = rl_etc_hosts_text(hostname, add_hosts);
-  cleanup_free char *resolv = rl_etc_resolv_text(host_resolv, dns, search);
-  cleanup_free char *name = rl_xasprintf("%s\n", hostname);
+  cleanup_free char *hosts = rl_etc_hosts_text(e->hostname, e->add_hosts, e->extra_hosts);
+  cleanup_free char *resolv =
+      rl_etc_resolv_text(host_resolv, e->dns, e->dns_search, e->dns_forward);
+  cleanup_free char *name = rl_xasprintf("%s\n", e->hostname);
   if (write_one(dir, "hostname", name, err) < 0 || write_one(dir, "hosts", hosts, err) < 0 ||
       write_one(dir, "resolv.conf", resolv, err) < 0)
     return -1;

@@ -295,7 +295,7 @@ static int apply_config(struct rl_container *c, const struct rl_image_rec *rec, 
   c->user = o->user ? rl_xstrdup(o->user) : config_str(rec->config, "User");
   c->stop_signal = config_str(rec->config, "StopSignal");
   c->image_id = rl_xstrdup(rec->id);
-  return 0;
+  return rl_net_publish_exposed(&c->net, o, rec->config, err);
 }
 
 int rl_image_prepare(struct rl_container *c, rl_error_t *err)

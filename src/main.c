@@ -1,5 +1,6 @@
 /* rless: rootless containers.  The only file with global state: the log level. */
 #include "rl_cli.h"
+#include "rl_net.h"
 
 int rl_log_level = RL_LOG_WARN;
 
@@ -27,6 +28,7 @@ static const struct rl_command commands[] = {
     {"export", NULL, "write a container's file system as a tar archive"},
     {"ps", rl_cmd_ps, "list containers"},
     {"inspect", rl_cmd_inspect, "show containers' or images' configuration and state as JSON"},
+    {"port", rl_cmd_port, "list a container's published ports"},
     {"rm", rl_cmd_rm, "remove containers"},
     {"wait", rl_cmd_wait, "wait for containers to exit and print their exit codes"},
     {"container", rl_cmd_container, "manage containers: ls, inspect, wait, rm, prune, ..."},

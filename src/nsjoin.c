@@ -116,9 +116,9 @@ int rl_nsjoin_pin(const char *name, pid_t pid, unsigned long long start_time, st
 {
   j->pidfd = pidfd_open(pid, 0);
   if (j->pidfd < 0 && errno != ENOSYS)
-    return errno == ESRCH ? not_running(name, err)
-                          : rl_make_error(err, errno, "pidfd_open `%d` (container %s)", (int)pid,
-                                          name);
+    return errno == ESRCH
+               ? not_running(name, err)
+               : rl_make_error(err, errno, "pidfd_open `%d` (container %s)", (int)pid, name);
   if (open_namespaces(name, pid, j, err) < 0)
     return -1;
   cleanup_free char *root = rl_xasprintf("/proc/%d/root", (int)pid);
@@ -152,8 +152,18 @@ int rl_nsjoin_enter(const struct rl_nsjoin *j, int flags, rl_error_t *err)
   return 0;
 }
 
+/* Before setns: cgroup.procs belongs to the host user, not to the ids of
+ * the joined user namespace. */
+static int enter_cgroup(int cgroup_fd, rl_error_t *err)
+{
+  cleanup_close int fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "0", 1) != 1)
+    return rl_make_error(err, errno, "move the container into its cgroup");
+  return 0;
+}
+
 pid_t rl_nsjoin_fork(const struct rl_nsjoin *j, int flags, int *sock, void (*before)(void *ctx),
-                     void *ctx, rl_error_t *err)
+                     void *ctx, int cgroup_fd, rl_error_t *err)
 {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -163,7 +173,7 @@ pid_t rl_nsjoin_fork(const struct rl_nsjoin *j, int flags, int *sock, void (*bef
   if (pid == 0) {
     rl_error_t e = NULL;
     close(sv[0]);
-    if (rl_nsjoin_enter(j, flags, &e) < 0) {
+    if ((cgroup_fd >= 0 && enter_cgroup(cgroup_fd, &e) < 0) || rl_nsjoin_enter(j, flags, &e) < 0) {
       rl_sync_send_error(sv[1], e);
       _exit(RL_EXIT_FAILURE);
     }

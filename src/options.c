@@ -61,6 +61,7 @@ static const struct option run_options[] = {
     {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
     {"help", no_argument, NULL, OPT_HELP},
     RL_CGROUP_LONG_OPTIONS,
+    RL_NET_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -82,7 +83,6 @@ static const char run_usage[] =
     "  -v, --volume SRC:DST[:ro]  bind mount host SRC at DST\n"
     "      --tmpfs DST          mount a tmpfs at DST\n"
     "      --read-only          mount the root filesystem read-only\n"
-    "      --network none|host  none: own network namespace with loopback only (default)\n"
     "      --init               run rless-init as pid 1 to reap zombies and forward signals\n"
     "      --cap-add CAP        add a capability (or ALL)\n"
     "      --cap-drop CAP       drop a capability (or ALL)\n"
@@ -259,7 +259,6 @@ static int handle_image_opt(int c, const char *arg, struct rl_run_opts *o, rl_er
 static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t *err)
 {
   static const char *const userns_names[] = {"auto", "", "keep-id", "single", NULL};
-  static const char *const net_names[] = {"none", "host", NULL};
   int choice = 0;
 
   switch (c) {
@@ -293,9 +292,11 @@ static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t 
     o->read_only = true;
     return 0;
   case OPT_NETWORK:
-    if (set_choice("network", arg, net_names, &choice, err) < 0)
-      return -1;
-    o->network = (enum rl_network_mode)choice;
+    return rl_net_mode_parse(arg, &o->network, &o->net, err);
+  case 'p':
+    return rl_net_publish_add(&o->net, arg, err);
+  case 'P':
+    o->net.publish_all = true;
     return 0;
   case OPT_INIT:
     o->init = true;
@@ -320,6 +321,8 @@ static int handle_opt(int c, const char *arg, struct rl_run_opts *o, rl_error_t 
   }
   if (c >= RL_CGROUP_OPT_FIRST && c <= RL_CGROUP_OPT_LAST)
     return rl_cgroup_opt(c, arg, &o->limits, err);
+  if (c >= RL_NET_OPT_FIRST && c <= RL_NET_OPT_LAST)
+    return rl_net_opt(c, arg, &o->net, err);
   return handle_image_opt(c, arg, o, err);
 }
 
@@ -340,14 +343,16 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, rl_error_t *
   int c;
   memset(o, 0, sizeof(*o));
   rl_cgroup_limits_init(&o->limits);
+  o->network = RL_NET_DEFAULT;
   optind = 0; /* 0 makes glibc reinitialise, so the parser can run more than once */
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+:ite:w:u:h:v:dm:", run_options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:ite:w:u:h:v:dm:p:P", run_options, NULL)) != -1) {
     if (c == '?' || c == ':')
       return bad_option(c, argv, err);
     if (c == OPT_HELP) {
       fputs(run_usage, stdout);
       fputs(rl_cgroup_usage, stdout);
+      fputs(rl_net_usage, stdout);
       return 1;
     }
     if (handle_opt(c, optarg, o, err) < 0)
@@ -395,5 +400,6 @@ void rl_run_opts_free(struct rl_run_opts *o)
   rl_strv_free(&o->cap_drop);
   rl_strv_free(&o->argv);
   rl_cgroup_limits_free(&o->limits);
+  rl_net_opts_free(&o->net);
   memset(o, 0, sizeof(*o));
 }

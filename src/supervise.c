@@ -3,6 +3,7 @@
 #include "rl_console.h"
 #include "rl_container.h"
 #include "rl_ctrlog.h"
+#include "rl_nsjoin.h"
 #include "rl_paths.h"
 #include "rl_sync.h"
 
@@ -19,10 +20,11 @@
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 struct run_state {
-  pid_t child;  /* the process cloned into the user namespace */
-  pid_t pid1;   /* the container's pid 1 (host pid) */
-  pid_t helper; /* fuse-overlayfs serving the rootfs, or 0 */
-  int status;   /* wait status of pid1, valid when exited */
+  pid_t child;                    /* the process cloned into the user namespace */
+  pid_t pid1;                     /* the container's pid 1 (host pid) */
+  pid_t helper;                   /* fuse-overlayfs serving the rootfs, or 0 */
+  const struct rl_cgroup *cgroup; /* the container's */
+  int status;                     /* wait status of pid1, valid when exited */
   bool exited;
   bool child_exited;
   bool helper_exited;
@@ -39,6 +41,9 @@ struct run_state {
   struct rl_attach_srv *attach;
   struct rl_logbuf lb_out, lb_err;
   bool started; /* on_start was called */
+  const struct rl_net *netcfg;
+  struct rl_net_helper net; /* pasta or slirp4netns, started on RL_SYNC_NETNS */
+  rl_error_t net_err;       /* why it did not start: after the container's own error */
 };
 
 static int block_signals(sigset_t *old, int *sfd, rl_error_t *err)
@@ -67,6 +72,15 @@ static void on_tty(struct run_state *s, rl_error_t *err)
     rl_term_raw(&s->term, 0, err);
 }
 
+/* The child's network namespace exists: the helper starts on it.  When it
+ * cannot, pid 1 (waiting for RL_SYNC_NET_READY) sees the socket's end. */
+static void on_netns(struct run_state *s)
+{
+  if (rl_net_helper_start(s->netcfg, s->sock, &s->net, &s->net_err) == 0)
+    return;
+  shutdown(s->sock, SHUT_WR);
+}
+
 static void on_sync(struct run_state *s, rl_error_t *err)
 {
   struct rl_sync_msg m;
@@ -85,9 +99,14 @@ static void on_sync(struct run_state *s, rl_error_t *err)
     break;
   case RL_SYNC_HELPER:
     s->helper = m.value;
+    /* Serving the rootfs is rless' work: not the container's pids or memory. */
+    rl_cgroup_expel(s->cgroup, s->helper);
     break;
   case RL_SYNC_TTY:
     on_tty(s, err);
+    break;
+  case RL_SYNC_NETNS:
+    on_netns(s);
     break;
   case RL_SYNC_ERROR:
     if (s->child_err == NULL)
@@ -110,10 +129,13 @@ static void on_signal(struct run_state *s, int sfd)
         if (p == s->pid1) {
           s->status = st;
           s->exited = true;
+          rl_net_helper_kill(&s->net);
         } else if (p == s->child) {
           s->child_exited = true;
         } else if (p == s->helper) {
           s->helper_exited = true;
+        } else if (rl_net_helper_reaped(&s->net, p)) {
+          rl_debug("network: the helper (pid %d) ended with status %d", (int)p, st);
         } else if (s->pid1 <= 0) {
           s->early_pid = p;
           s->early_status = st;
@@ -282,9 +304,16 @@ static void compile_seccomp(void *ctx)
 static int start(struct rl_container *c, struct run_state *s, rl_error_t *err)
 {
   int sock = -1;
-  pid_t pid = rl_userns_clone_with(&c->ns, &sock, compile_seccomp, c, c->cgroup.fd, err);
+  /* container:NAME: its user namespace is joined, not made. */
+  pid_t pid;
+  if (c->net.join_flags)
+    pid = rl_nsjoin_fork(&c->net.join, c->net.join_flags, &sock, compile_seccomp, c, c->cgroup.fd,
+                         err);
+  else
+    pid = rl_userns_clone_with(&c->ns, &sock, compile_seccomp, c, c->cgroup.fd, err);
   if (pid == 0)
     rl_child_main(c, sock);
+  rl_nsjoin_close(&c->net.join); /* joined (or not): the target's fds need not live on here */
   if (pid < 0)
     return -1;
   s->sock = sock;
@@ -298,13 +327,16 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
   cleanup_close int sfd = -1;
   struct run_state s = {.master = -1,
                         .sock = -1,
+                        .cgroup = &c->cgroup,
                         .in.open = c->opts->interactive && c->log_fd < 0,
                         .out = -1,
                         .errout = -1,
                         .log_fd = c->log_fd,
                         .attach = c->attach,
                         .lb_out = {.stream = "stdout"},
-                        .lb_err = {.stream = "stderr"}};
+                        .lb_err = {.stream = "stderr"},
+                        .netcfg = &c->net,
+                        .net = {.exit_fd = -1}};
   if (block_signals(&old, &sfd, err) < 0)
     return -1;
   /* Pid 1 is forked by the namespaced child, which exits at once: as a
@@ -327,8 +359,12 @@ int rl_container_run(struct rl_container *c, rl_error_t *err)
   if (r < 0 && s.pid1 > 0 && !s.exited)
     kill(s.pid1, SIGKILL);
   stop_helper(&s);
+  rl_net_helper_stop(&s.net);
   rl_cgroup_destroy(&c->cgroup, &c->oom_killed);
   sigprocmask(SIG_SETMASK, &old, NULL);
+  if (s.child_err == NULL)
+    s.child_err = rl_steal_ptr(&s.net_err);
+  rl_error_free(&s.net_err);
   if (s.child_err) {
     rl_error_free(err);
     *err = rl_steal_ptr(&s.child_err);

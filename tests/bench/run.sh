@@ -53,13 +53,16 @@ root_main() {
 	chown "$RLESSTEST_USER:" "$stage/work"
 	mapfile -t env1 < <(rl_testuser_env "$RLESSTEST_USER")
 	echo "# benchmarking as $RLESSTEST_USER (subordinate ids: $RLESSTEST_RANGES)"
-	(cd "$stage" && runuser -u "$RLESSTEST_USER" -- env -i "${env1[@]}" \
-		RLESS_BENCH_WORKDIR="$stage/work" bash "$stage/tests/bench/run.sh") || rc=$?
-	if [[ -f $stage/work/bench.json && -d $top/build ]]; then
-		cp "$stage/work/bench.json" "$top/build/bench.json"
-		echo "# hyperfine results: $top/build/bench.json"
+	if [[ ${RLESS_BENCH_ONLY:-} != network ]]; then
+		(cd "$stage" && runuser -u "$RLESSTEST_USER" -- env -i "${env1[@]}" \
+			RLESS_BENCH_WORKDIR="$stage/work" bash "$stage/tests/bench/run.sh") || rc=$?
+		if [[ -f $stage/work/bench.json && -d $top/build ]]; then
+			cp "$stage/work/bench.json" "$top/build/bench.json"
+			echo "# hyperfine results: $top/build/bench.json"
+		fi
+		image_bench "$stage" || rc=$?
 	fi
-	image_bench "$stage" || rc=$?
+	network_bench "$stage" || rc=$?
 	exit "$rc"
 }
 
@@ -164,6 +167,172 @@ PY
 	done
 	as_user $rl rm -f bench-exec >/dev/null 2>&1 || true
 	as_user $pod rm -f bench-exec >/dev/null 2>&1 || true
+}
+
+# ---- networking (docs/networking.md) ----
+# Start time with a helper and TCP throughput through a published port: rless vs podman with the
+# same backend (runc: crun refuses this hybrid cgroup host). Debian 12's podman 4.3 has no pasta
+# (podman 4.4 added it): rless' pasta is compared with pasta itself running the same server.
+# The target: rless start with pasta <= 1.5 x (its start with --network none + pasta's own
+# start), pasta's own start being the time from its exec to its readiness, run the way rless
+# runs it (net_helper_start below).
+#   RLESS_BENCH_NET_MB=N     size of the transfer (default 256 MiB)
+#   RLESS_BENCH_NET_RUNS=N   transfers per configuration, round robin (default 15)
+#   RLESS_BENCH_ONLY=network only this section
+network_bench() {
+	local stage=$1 w=$1/work/net runs=${RLESS_BENCH_RUNS:-30} p missing=()
+	local mb=${RLESS_BENCH_NET_MB:-256} truns=${RLESS_BENCH_NET_RUNS:-15}
+	command -v pasta >/dev/null || missing+=(passt)
+	command -v slirp4netns >/dev/null || missing+=(slirp4netns)
+	command -v podman >/dev/null || missing+=(podman)
+	command -v runc >/dev/null || missing+=(runc)
+	command -v curl >/dev/null || missing+=(curl)
+	[[ ${#missing[@]} -eq 0 ]] || bash "$top/contrib/install-deps.sh" "${missing[@]}"
+	# As for /dev/fuse in tests/integration/run.sh: what Debian's udev rules do.
+	if [[ -c /dev/net/tun && $(stat -c %a /dev/net/tun) == 600 ]]; then
+		echo "# /dev/net/tun is 0600 (no udev here): making it 0666 as Debian's udev rules do"
+		chmod 0666 /dev/net/tun
+	fi
+	# A short runtime dir: podman's slirp4netns API socket path must fit in 108 bytes.
+	local run
+	run=$(mktemp -d /tmp/rlnb.XXXXXX)
+	chown "$RLESSTEST_USER:" "$run"
+	mkdir -p "$w/www"
+	head -c "$((mb << 20))" /dev/urandom >"$w/www/big"
+	tar -C "$stage/work/rootfs" -c . >"$w/bb.tar" 2>/dev/null ||
+		{ "$top/tests/fixtures/mkrootfs-busybox.sh" "$w/rootfs" >/dev/null && tar -C "$w/rootfs" -c . >"$w/bb.tar"; }
+	chown -R "$RLESSTEST_USER:" "$w"
+	local -a env2=("${env1[@]}" "XDG_RUNTIME_DIR=$run")
+	local u="runuser -u $RLESSTEST_USER -- env -i ${env2[*]}"
+	local rl="$stage/build/rless --root $w/store"
+	local pod="podman --runtime runc --storage-driver overlay --root $w/ps --runroot $w/pr"
+	$u $rl import "$w/bb.tar" bb:1 >/dev/null
+	$u $pod import -q "$w/bb.tar" localhost/bb:1 >/dev/null
+	echo "# networking: start time (image bb:1, the busybox rootfs, in each tool's store)"
+	hyperfine --warmup 3 --runs "$runs" --export-json "$w/start.json" \
+		--command-name rless-none "$u $rl run --rm --network none bb:1 true" \
+		--command-name rless-pasta "$u $rl run --rm --network pasta bb:1 true" \
+		--command-name rless-slirp4netns "$u $rl run --rm --network slirp4netns bb:1 true" \
+		--command-name podman-none "$u $pod run --rm --network none localhost/bb:1 true" \
+		--command-name podman-slirp4netns "$u $pod run --rm --network slirp4netns localhost/bb:1 true" \
+		>/dev/null
+	$u python3 - >"$w/helper.json" <<'PY'
+# The helpers' own start, as rless runs them: exec to readiness, on a fresh user+net namespace.
+import json, os, statistics, subprocess, time
+
+def one(argv, fds_from):
+    ns = subprocess.Popen(["unshare", "-Urn", "sh", "-c", "echo; exec sleep 30"], stdout=subprocess.PIPE)
+    ns.stdout.readline()
+    user = os.open(f"/proc/{ns.pid}/ns/user", os.O_RDONLY)
+    net = os.open(f"/proc/{ns.pid}/ns/net", os.O_RDONLY)
+    rd, wr = os.pipe()
+    ex_r, ex_w = os.pipe()
+    fds = {3: user, 4: net, 5: wr, 6: ex_r}
+    def child():
+        for k, v in fds.items():
+            os.dup2(os.dup(v), k)
+    t = time.perf_counter()
+    h = subprocess.Popen(argv, preexec_fn=child, pass_fds=(3, 4, 5, 6), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    os.close(wr)
+    os.read(rd, 64)
+    dt = time.perf_counter() - t
+    h.kill(); h.wait(); ns.kill(); ns.wait()
+    for f in (user, net, rd, ex_r, ex_w):
+        os.close(f)
+    return dt
+
+pasta = ["pasta", "--config-net", "--quiet", "--foreground", "--no-netns-quit", "--userns",
+         "/proc/self/fd/3", "--netns", "/proc/self/fd/4", "--pid", "/proc/self/fd/5", "-T", "none",
+         "-U", "none", "-t", "none", "-u", "none"]
+slirp = ["slirp4netns", "--configure", "--ready-fd=5", "--exit-fd=6", "--netns-type=path",
+         "--userns-path=/proc/self/fd/3", "--mtu=65520", "/proc/self/fd/4", "tap0"]
+out = {}
+for name, argv in (("pasta", pasta), ("slirp4netns", slirp)):
+    one(argv, None)
+    out[name] = statistics.median(one(argv, None) for _ in range(20))
+print(json.dumps(out))
+PY
+	python3 - "$w/start.json" "$w/helper.json" <<'PY'
+import json, sys
+res = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
+own = json.load(open(sys.argv[2]))
+for n, m in res.items():
+    print(f"  {n:20s} median {m * 1000:7.2f} ms")
+for h in ("pasta", "slirp4netns"):
+    print(f"  {h + ' alone':20s} median {own[h] * 1000:7.2f} ms  (exec to ready)")
+for h in ("pasta", "slirp4netns"):
+    bound = 1.5 * (res["rless-none"] + own[h])
+    r = res[f"rless-{h}"]
+    print(f"# rless-{h} {r * 1000:.1f} ms vs 1.5 x (rless-none + {h} alone) = {bound * 1000:.1f} ms: "
+          f"{'within' if r <= bound else 'OVER'} target; overhead over none {(r - res['rless-none']) * 1000:.1f} ms")
+print(f"# ratio rless-slirp4netns/podman-slirp4netns (median): {res['rless-slirp4netns'] / res['podman-slirp4netns']:.2f}")
+print(f"# ratio rless-none/podman-none (median): {res['rless-none'] / res['podman-none']:.2f}")
+PY
+	echo "# networking: TCP throughput, ${mb} MiB downloads from busybox httpd through 127.0.0.1:PORT ($truns runs)"
+	local port=18480 names=() cmds=() pids=()
+	net_server() { # NAME START-COMMAND...: start a server publishing $port, queue its download
+		local name=$1
+		shift
+		"$@" >"$w/$name.log" 2>&1 &
+		pids+=($!)
+		local i
+		for ((i = 0; i < 300; i++)); do
+			curl -sf -o /dev/null --max-time 30 "http://127.0.0.1:$port/big" && break
+			sleep 0.1
+		done
+		if ((i < 300)); then
+			names+=("$name")
+			cmds+=("curl -s -o /dev/null http://127.0.0.1:$port/big")
+		else
+			echo "# $name: the server did not answer on port $port: $(tail -n 3 "$w/$name.log")" >&2
+		fi
+		port=$((port + 1))
+	}
+	local www="-v $w/www:/www:ro" srv="httpd -f -p 80 -h /www"
+	net_server rless-pasta $u $rl run -d --rm --name nb1 --network pasta -p "127.0.0.1:$port:80" $www bb:1 $srv
+	net_server rless-slirp4netns $u $rl run -d --rm --name nb2 --network slirp4netns -p "127.0.0.1:$port:80" $www bb:1 $srv
+	net_server pasta-alone $u pasta --config-net -q -f -P "$w/pasta.pid" -t "127.0.0.1/$port:80" -u none \
+		-T none -U none -- busybox httpd -f -p 80 -h "$w/www"
+	net_server podman-slirp4netns $u $pod run -d --rm --name nb3 --network slirp4netns:port_handler=slirp4netns -p "127.0.0.1:$port:80" $www localhost/bb:1 $srv
+	net_server podman-rootlessport $u $pod run -d --rm --name nb4 --network slirp4netns -p "127.0.0.1:$port:80" $www localhost/bb:1 $srv
+	# Round robin, not one configuration after the other: on a shared machine the load moves.
+	python3 - "$mb" "$truns" "${names[@]}" -- "${cmds[@]}" <<'PY'
+import statistics, subprocess, sys, time
+mb, runs = int(sys.argv[1]), int(sys.argv[2])
+rest = sys.argv[3:]
+cut = rest.index("--")
+names, cmds = rest[:cut], rest[cut + 1:]
+times = {n: [] for n in names}
+for n, c in zip(names, cmds):
+    subprocess.run(c.split(), check=True)  # warm-up
+for _ in range(runs):
+    for n, c in zip(names, cmds):
+        t = time.perf_counter()
+        subprocess.run(c.split(), check=True)
+        times[n].append(time.perf_counter() - t)
+res = {n: statistics.median(v) for n, v in times.items()}
+for n, m in res.items():
+    print(f"  {n:20s} median {m:7.3f} s   {mb / m:8.1f} MiB/s   (min {min(times[n]):.3f}, max {max(times[n]):.3f})")
+def ratio(a, b, what):
+    if a in res and b in res:
+        print(f"# throughput {a}/{b}: {res[b] / res[a]:.2f} ({what})")
+ratio("rless-pasta", "pasta-alone", "same backend; podman 4.3 has no pasta")
+ratio("rless-slirp4netns", "podman-slirp4netns", "same backend and port forwarding")
+ratio("rless-slirp4netns", "podman-rootlessport", "podman's default forwarder for slirp4netns")
+PY
+	$u $rl rm -f nb1 nb2 >/dev/null 2>&1 || true
+	$u $pod rm -f -t 0 nb3 >/dev/null 2>&1 || true
+	$u $pod rm -f -t 0 nb4 >/dev/null 2>&1 || true
+	if [[ -s $w/pasta.pid ]]; then # its server is the init of a pid namespace: SIGKILL
+		pkill -9 -P "$(<"$w/pasta.pid")" 2>/dev/null || true
+		kill "$(<"$w/pasta.pid")" 2>/dev/null || true
+	fi
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# rootless podman's pause process keeps its user namespace for the next command: not needed now
+	[[ ! -s $run/libpod/tmp/pause.pid ]] || kill "$(<"$run/libpod/tmp/pause.pid")" 2>/dev/null || true
+	rm -rf "$run"
+	cp "$w/start.json" "$top/build/net-start.json" 2>/dev/null || true
 }
 
 user_main() {

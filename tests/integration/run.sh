@@ -75,6 +75,11 @@ root_main() {
 	rl_testusers_setup || { echo "not ok 1 setting up test users"; exit 1; }
 	# Debian's udev rules make /dev/fuse 0666 (fuse-overlayfs needs it); machines without
 	# udev (containers, CI VMs) leave the kernel's 0600.
+	# The same for /dev/net/tun, which pasta and slirp4netns need (udev makes it 0666).
+	if [[ -c /dev/net/tun && $(stat -c %a /dev/net/tun) == 600 ]]; then
+		echo "# /dev/net/tun is 0600 (no udev here): making it 0666 as Debian's udev rules do"
+		chmod 0666 /dev/net/tun
+	fi
 	if [[ -c /dev/fuse && $(stat -c %a /dev/fuse) == 600 ]]; then
 		echo "# /dev/fuse is 0600 (no udev here): making it 0666 as Debian's udev rules do"
 		chmod 0666 /dev/fuse

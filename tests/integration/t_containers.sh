@@ -148,7 +148,7 @@ test_inspect_fields() {
 	require_registry
 	mkdir "$T/vol"
 	r_ok run --name insp -e FOO=bar -w /tmp -u 0:0 --hostname hh -v "$T/vol:/data:ro" \
-		--read-only --cap-add NET_ADMIN "$IMG" sh -c 'exit 0'
+		--read-only --cap-add NET_ADMIN --network none "$IMG" sh -c 'exit 0'
 	local id
 	id=$(full_id insp)
 	r_ok inspect insp

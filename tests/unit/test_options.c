@@ -71,7 +71,7 @@ static void test_minimal(void **state)
   assert_int_equal(o.cap_add.n, 0);
   assert_int_equal(o.cap_drop.n, 0);
   assert_int_equal(o.userns, RL_USERNS_AUTO);
-  assert_int_equal(o.network, RL_NET_NONE);
+  assert_int_equal(o.network, RL_NET_DEFAULT); /* pasta, slirp4netns or none: rl_net_prepare */
   rl_run_opts_free(&o);
   assert_null(o.rootfs);
   assert_int_equal(o.argv.n, 0);

@@ -1,0 +1,359 @@
+/* The network helper on the run path (rl_net.h).
+ *
+ *   child   unshare(CLONE_NEWNET), lo up, RL_SYNC_NETNS + its user and net
+ *           namespace fds (SCM_RIGHTS: no /proc/PID race with pid 1's user
+ *           switch), fork pid 1
+ *   rless   start pasta or slirp4netns on those fds; its readiness is an
+ *           event on a pipe (pasta --pid, slirp4netns --ready-fd); publish
+ *           the ports (pasta: its -t/-u; slirp4netns: its API socket); send
+ *           RL_SYNC_NET_READY
+ *   pid 1   sets itself up meanwhile, and waits for RL_SYNC_NET_READY just
+ *           before exec
+ *
+ * The helper is rless' child with PR_SET_PDEATHSIG: it is killed when the
+ * container ends, and dies with rless (or the monitor) if that is killed. */
+#include "rl_console.h"
+#include "rl_net.h"
+#include "rl_sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#define READY_TIMEOUT_MS 30000 /* a helper that neither starts nor fails */
+
+static bool has_helper(const struct rl_net *n)
+{
+  return n->mode == RL_NET_PASTA || n->mode == RL_NET_SLIRP4NETNS;
+}
+
+int rl_net_unshare_flags(const struct rl_net *n, int base)
+{
+  int f = base;
+  if (n->mode == RL_NET_NONE || has_helper(n))
+    f |= CLONE_NEWNET;
+  if (n->join_flags & CLONE_NEWPID)
+    f &= ~CLONE_NEWPID;
+  if (n->join_flags & CLONE_NEWIPC)
+    f &= ~CLONE_NEWIPC;
+  return f;
+}
+
+int rl_net_child_netns(const struct rl_net *n, int sock, rl_error_t *err)
+{
+  if (!has_helper(n))
+    return 0;
+  cleanup_close int user = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+  cleanup_close int net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (user < 0 || net < 0)
+    return rl_make_error(err, errno, "open the container's namespaces for the network helper");
+  if (rl_sync_send(sock, RL_SYNC_NETNS, 0, err) < 0 || rl_fd_send(sock, user, err) < 0 ||
+      rl_fd_send(sock, net, err) < 0)
+    return -1;
+  return 0;
+}
+
+int rl_net_wait_ready(const struct rl_net *n, int sock, rl_error_t *err)
+{
+  if (!has_helper(n))
+    return 0;
+  struct rl_sync_msg m;
+  int r = rl_sync_recv(sock, &m, err);
+  if (r == 0)
+    _exit(RL_EXIT_FAILURE); /* the helper failed: rless reports why */
+  if (r < 0)
+    return -1;
+  if (m.type != RL_SYNC_NET_READY)
+    return rl_make_error(err, EPROTO, "wait for the container's network helper");
+  return 0;
+}
+
+/* ---- starting a helper ---- */
+
+#define N_FDS 4 /* what a helper gets at fds 3.. */
+
+__attribute__((noreturn)) static void exec_helper(const char *path, char **argv, const int *fds,
+                                                  size_t nfds, int log, pid_t parent)
+{
+  sigset_t none;
+  int tmp[N_FDS];
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+    _exit(RL_EXIT_FAILURE);
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL); /* rless blocks what it reads from a signalfd */
+  signal(SIGHUP, SIG_DFL);               /* the monitor ignores it */
+  signal(SIGPIPE, SIG_DFL);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(log, 2) < 0)
+    _exit(RL_EXIT_FAILURE);
+  /* Out of the way first, so no target overwrites a source. */
+  for (size_t i = 0; i < nfds; i++)
+    if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + N_FDS)) < 0)
+      _exit(RL_EXIT_FAILURE);
+  for (size_t i = 0; i < nfds; i++)
+    if (dup2(tmp[i], 3 + (int)i) < 0)
+      _exit(RL_EXIT_FAILURE);
+  execv(path, argv);
+  dprintf(2, "exec `%s`: %s\n", path, strerror(errno));
+  _exit(RL_EXIT_NOTFOUND);
+}
+
+static pid_t spawn(const char *path, const rl_strv_t *argv, const int *fds, size_t nfds, int log,
+                   rl_error_t *err)
+{
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0)
+    exec_helper(path, argv->v, fds, nfds, log, parent);
+  if (pid < 0)
+    return rl_make_error(err, errno, "fork for the network helper `%s`", path);
+  rl_debug("network: started %s (pid %d)", path, (int)pid);
+  return pid;
+}
+
+/* What the helper said on its stderr, without pasta's syslog complaints. */
+static char *log_text(int log)
+{
+  char buf[2048];
+  ssize_t n = pread(log, buf, sizeof(buf) - 1, 0);
+  buf[n > 0 ? n : 0] = '\0';
+  char *s = rl_xstrdup("");
+  for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    if (strstr(l, "to syslog") || *l == '\0')
+      continue;
+    char *next = rl_xasprintf("%s%s%s", s, *s ? "; " : "", l);
+    free(s);
+    s = next;
+  }
+  return s;
+}
+
+/* The helper ended (or never got ready): its status and what it said. */
+static int helper_failed(const char *name, struct rl_net_helper *h, int log, rl_error_t *err)
+{
+  int st = 0;
+  kill(h->pid, SIGKILL);
+  while (waitpid(h->pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  h->exited = true;
+  cleanup_free char *said = log_text(log);
+  if (WIFEXITED(st))
+    rl_make_error(err, 0, "start %s for the container's network: it exited with status %d%s%s",
+                  name, WEXITSTATUS(st), *said ? ": " : "", said);
+  else
+    rl_make_error(err, 0, "start %s for the container's network: it did not get ready%s%s", name,
+                  *said ? ": " : "", said);
+  if (strstr(said, "bind") || strstr(said, "in use"))
+    rl_error_hint(err, "is a published host port in use already? `ss -tulpn` shows who has it");
+  return -1;
+}
+
+/* Readiness: data on `fd` (pasta's pid, slirp4netns' "1"); EOF means the
+ * helper closed it without getting ready. */
+static int wait_ready(int fd)
+{
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  char buf[32];
+  int r;
+  while ((r = poll(&p, 1, READY_TIMEOUT_MS)) < 0 && errno == EINTR)
+    ;
+  if (r <= 0)
+    return -1;
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) < 0 && errno == EINTR)
+    ;
+  return n > 0 ? 0 : -1;
+}
+
+static void pasta_argv(const struct rl_net *n, rl_strv_t *a)
+{
+  static const char *const fixed[] = {"pasta",
+                                      "--config-net",
+                                      "--quiet",
+                                      "--foreground",
+                                      "--no-netns-quit",
+                                      "--userns",
+                                      "/proc/self/fd/3",
+                                      "--netns",
+                                      "/proc/self/fd/4",
+                                      "--pid",
+                                      "/proc/self/fd/5",
+                                      "-T",
+                                      "none",
+                                      "-U",
+                                      "none"};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(fixed); i++)
+    rl_strv_push(a, fixed[i]);
+  rl_strv_push(a, "-t");
+  rl_strv_push_owned(a, rl_net_pasta_ports(n->ports, n->n_ports, false));
+  rl_strv_push(a, "-u");
+  rl_strv_push_owned(a, rl_net_pasta_ports(n->ports, n->n_ports, true));
+  if (!n->host_loopback)
+    rl_strv_push(a, "--no-map-gw");
+  if (n->dns_forward[0]) {
+    rl_strv_push(a, "--dns-forward");
+    rl_strv_push(a, n->dns_forward);
+  }
+  for (size_t i = 0; i < n->helper_args.n; i++)
+    rl_strv_push(a, n->helper_args.v[i]);
+}
+
+static void slirp_argv(const struct rl_net *n, rl_strv_t *a)
+{
+  static const char *const fixed[] = {"slirp4netns",       "--configure",
+                                      "--ready-fd=5",      "--exit-fd=6",
+                                      "--netns-type=path", "--userns-path=/proc/self/fd/3"};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(fixed); i++)
+    rl_strv_push(a, fixed[i]);
+  rl_strv_push_owned(a, rl_xasprintf("--mtu=%u", n->mtu ? n->mtu : 65520));
+  if (!n->host_loopback)
+    rl_strv_push(a, "--disable-host-loopback");
+  if (n->ipv6)
+    rl_strv_push(a, "--enable-ipv6");
+  if (n->cidr)
+    rl_strv_push_owned(a, rl_xasprintf("--cidr=%s", n->cidr));
+  if (n->api_path)
+    rl_strv_push_owned(a, rl_xasprintf("--api-socket=%s", n->api_path));
+  for (size_t i = 0; i < n->helper_args.n; i++)
+    rl_strv_push(a, n->helper_args.v[i]);
+  rl_strv_push(a, "/proc/self/fd/4");
+  rl_strv_push(a, "tap0");
+}
+
+/* One request on slirp4netns' API socket (one connection each). */
+static int slirp_api(const char *path, json_t *req, rl_error_t *err)
+{
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  cleanup_free char *text = json_dumps(req, JSON_COMPACT);
+  cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+      rl_write_all(fd, text, strlen(text)) < 0 || shutdown(fd, SHUT_WR) < 0)
+    return rl_make_error(err, errno, "talk to slirp4netns on `%s`", path);
+  char buf[4096];
+  size_t len = 0;
+  ssize_t r;
+  while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+    if (r < 0 && errno != EINTR)
+      return rl_make_error(err, errno, "read slirp4netns' answer on `%s`", path);
+    len += r > 0 ? (size_t)r : 0;
+  }
+  buf[len] = '\0';
+  json_t *ans = json_loads(buf, 0, NULL);
+  const char *desc = json_string_value(json_object_get(json_object_get(ans, "error"), "desc"));
+  int rc = 0;
+  if (ans == NULL || desc || json_object_get(ans, "return") == NULL)
+    rc = rl_make_error(err, 0, "slirp4netns refused `%s`: %s", text, desc ? desc : buf);
+  json_decref(ans);
+  return rc;
+}
+
+static int slirp_publish(const struct rl_net *n, rl_error_t *err)
+{
+  for (size_t i = 0; i < n->n_ports; i++) {
+    const struct rl_port *p = &n->ports[i];
+    for (unsigned k = 0; k < p->count; k++) {
+      json_t *req = json_pack("{s:s, s:{s:s, s:s, s:i, s:s, s:i}}", "execute", "add_hostfwd",
+                              "arguments", "proto", p->udp ? "udp" : "tcp", "host_addr",
+                              p->host_ip[0] ? p->host_ip : "0.0.0.0", "host_port", p->host_port + k,
+                              "guest_addr", n->address, "guest_port", p->container_port + k);
+      int r = slirp_api(n->api_path, req, err);
+      json_decref(req);
+      if (r < 0)
+        return rl_error_wrap(err, "publish host port %u", p->host_port + k);
+    }
+  }
+  return 0;
+}
+
+static int start_helper(const struct rl_net *n, const int ns[2], struct rl_net_helper *h,
+                        rl_error_t *err)
+{
+  bool pasta = n->mode == RL_NET_PASTA;
+  const char *name = rl_net_mode_name(n->mode);
+  cleanup_strv rl_strv_t argv = {0};
+  cleanup_close int log = memfd_create("rless-net-helper", MFD_CLOEXEC);
+  int ready[2] = {-1, -1}, ex[2] = {-1, -1};
+  if (log < 0 || pipe2(ready, O_CLOEXEC) < 0 || (!pasta && pipe2(ex, O_CLOEXEC) < 0))
+    rl_make_error(err, errno, "pipes for the network helper");
+  if (pasta)
+    pasta_argv(n, &argv);
+  else
+    slirp_argv(n, &argv);
+  int fds[N_FDS] = {ns[0], ns[1], ready[1], ex[0]};
+  if (n->api_path)
+    unlink(n->api_path); /* left by a killed rless: slirp4netns would not bind it */
+  if (*err == NULL)
+    h->pid = spawn(n->helper, &argv, fds, pasta ? 3 : 4, log, err);
+  if (ready[1] >= 0)
+    close(rl_steal_fd(&ready[1]));
+  if (ex[0] >= 0)
+    close(rl_steal_fd(&ex[0]));
+  h->exit_fd = rl_steal_fd(&ex[1]);
+  if (h->pid > 0 && wait_ready(ready[0]) < 0)
+    helper_failed(name, h, log, err);
+  if (h->pid > 0 && !h->exited && n->api_path) {
+    h->api_path = rl_xstrdup(n->api_path);
+    slirp_publish(n, err);
+  }
+  if (ready[0] >= 0)
+    close(ready[0]);
+  return *err ? -1 : 0;
+}
+
+int rl_net_helper_start(const struct rl_net *n, int sock, struct rl_net_helper *h, rl_error_t *err)
+{
+  int ns[2] = {-1, -1};
+  int r = rl_fd_recv(sock, &ns[0], err);
+  if (r == 0)
+    r = rl_fd_recv(sock, &ns[1], err);
+  if (r == 0)
+    r = start_helper(n, ns, h, err);
+  for (int i = 0; i < 2; i++)
+    if (ns[i] >= 0)
+      close(ns[i]);
+  if (r == 0 && rl_sync_send(sock, RL_SYNC_NET_READY, 0, err) < 0) {
+    /* The container ended while its network was made: its own error says why. */
+    r = (*err)->errnum == EPIPE ? 0 : -1;
+    if (r == 0)
+      rl_error_free(err);
+  }
+  return r;
+}
+
+bool rl_net_helper_reaped(struct rl_net_helper *h, pid_t pid)
+{
+  if (h->pid <= 0 || pid != h->pid)
+    return false;
+  h->exited = true;
+  return true;
+}
+
+void rl_net_helper_kill(struct rl_net_helper *h)
+{
+  if (h->pid > 0 && !h->exited)
+    kill(h->pid, SIGKILL);
+}
+
+void rl_net_helper_stop(struct rl_net_helper *h)
+{
+  if (h->pid > 0 && !h->exited) {
+    kill(h->pid, SIGKILL);
+    while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  }
+  h->pid = 0;
+  if (h->exit_fd >= 0)
+    close(rl_steal_fd(&h->exit_fd));
+  if (h->api_path)
+    unlink(h->api_path);
+  free(rl_steal_ptr(&h->api_path));
+}
