@@ -5,6 +5,7 @@
 #define RL_SYNC_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rl_error.h"
 
@@ -35,5 +36,10 @@ int rl_sync_recv(int fd, struct rl_sync_msg *m, rl_error_t *err);
 void rl_sync_send_error(int fd, rl_error_t e);
 /* Rebuild an error received as RL_SYNC_ERROR into *err. */
 int rl_sync_to_error(const struct rl_sync_msg *m, rl_error_t *err);
+/* fork, and send the child's pid as RL_SYNC_PID from the parent before the
+ * child returns: the child may send on the same socket (its pty, in two
+ * messages), which must not interleave with the pid.  0 in the child, its
+ * pid in the parent, -1 with *err (`what` names the fork). */
+pid_t rl_sync_fork_send_pid(int sock, const char *what, rl_error_t *err);
 
 #endif

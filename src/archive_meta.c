@@ -54,6 +54,13 @@ int rl_archive_name_normalize(const char *name, bool docker, char **out, rl_erro
   cleanup_free char *reg = rl_xstrdup(registry);
   cleanup_free char *repository = default_repository(name, &ref, reg);
   cleanup_free char *latest = ref.tag || ref.digest ? NULL : rl_xstrdup("latest");
+  /* docker's 255 characters are of the whole name, the registry added here included. */
+  if (strlen(reg) + 1 + strlen(repository) > 255) {
+    cleanup_free char *sh = shown(name);
+    rl_imageref_free(&ref);
+    return rl_make_error(err, 0, "image name `%s`: longer than 255 characters as `%s/...`", sh,
+                         reg);
+  }
   struct rl_imageref full = {.registry = reg,
                              .repository = repository,
                              .tag = latest ? latest : ref.tag,
@@ -192,15 +199,26 @@ static json_t *load_json(const char *what, const char *body, size_t len, rl_erro
   return root;
 }
 
+/* A file manifest.json names: cleaned, and not the archive's top (`.`, which cleans to ""). */
+static int named_member(const char *raw, char **out, rl_error_t *err)
+{
+  if (rl_archive_member_clean(raw, out, err) < 0)
+    return -1;
+  if (**out != '\0')
+    return 0;
+  free(*out);
+  *out = NULL;
+  cleanup_free char *sh = shown(raw);
+  return rl_make_error(err, 0, "archive member `%s` names no file", sh);
+}
+
 static int get_member(const json_t *o, const char *key, const char *path, char **out,
                       rl_error_t *err)
 {
   const char *s = json_string_value(json_object_get(o, key));
   if (s == NULL)
     return rl_make_error(err, 0, "manifest.json: %s.%s is not a string", path, key);
-  return rl_archive_member_clean(s, out, err) < 0
-             ? rl_error_wrap(err, "manifest.json: %s.%s", path, key)
-             : 0;
+  return named_member(s, out, err) < 0 ? rl_error_wrap(err, "manifest.json: %s.%s", path, key) : 0;
 }
 
 /* ---- docker-archive manifest.json ---- */
@@ -233,7 +251,7 @@ static int docker_entry(const json_t *o, const char *path, struct rl_docker_imag
     char *m = NULL;
     if (!json_is_string(v))
       return rl_make_error(err, 0, "manifest.json: %s[%zu] is not a string", lpath, i);
-    if (rl_archive_member_clean(json_string_value(v), &m, err) < 0)
+    if (named_member(json_string_value(v), &m, err) < 0)
       return rl_error_wrap(err, "manifest.json: %s[%s]", lpath, key);
     rl_strv_push_owned(&d->layers, m);
   }

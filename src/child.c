@@ -195,14 +195,10 @@ __attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int s
   if ((flags & CLONE_NEWNET) &&
       (loopback_up(&err) < 0 || rl_net_child_netns(&c->net, sock, &err) < 0))
     fail(sock, &err);
-  pid_t pid = fork();
-  if (pid < 0) {
-    rl_make_error(&err, errno, "fork the container's pid 1");
+  pid_t pid = rl_sync_fork_send_pid(sock, "fork the container's pid 1", &err);
+  if (pid < 0)
     fail(sock, &err);
-  }
   if (pid == 0)
     container_init(c, sock, rootfd);
-  if (rl_sync_send(sock, RL_SYNC_PID, pid, &err) < 0)
-    fail(sock, &err);
   _exit(0);
 }

@@ -167,15 +167,11 @@ __attribute__((noreturn)) static void joiner_main(const struct exec_job *x, int 
   if ((x->j.cgroup && rl_cgroup_enter(x->j.cgroup, &err) < 0) ||
       rl_nsjoin_enter(&x->j, x->j.flags, &err) < 0)
     fail(sock, &err);
-  pid_t pid = fork();
-  if (pid < 0) {
-    rl_make_error(&err, errno, "fork into the container's pid namespace");
+  pid_t pid = rl_sync_fork_send_pid(sock, "fork into the container's pid namespace", &err);
+  if (pid < 0)
     fail(sock, &err);
-  }
   if (pid == 0)
     process_main(x, sock);
-  if (rl_sync_send(sock, RL_SYNC_PID, pid, &err) < 0)
-    fail(sock, &err);
   _exit(0);
 }
 

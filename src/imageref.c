@@ -239,6 +239,12 @@ static void set_names(struct rl_imageref *out, const char *name, size_t n, size_
     out->repository = rl_xstrndup(path, pn);
 }
 
+/* docker's limit is on the canonical name: docker.io's library/ counts. */
+static size_t full_name_len(const struct rl_imageref *r)
+{
+  return (r->registry ? strlen(r->registry) + 1 : 0) + strlen(r->repository);
+}
+
 /* Splits s into name, tag and digest; every part is checked. */
 static int parse_name(const char *s, struct rl_imageref *out, rl_error_t *err)
 {
@@ -267,6 +273,12 @@ static int parse_name(const char *s, struct rl_imageref *out, rl_error_t *err)
   if (why)
     return bad_ref(err, s, why);
   set_names(out, s, n, dn);
+  if (full_name_len(out) > NAME_MAX_LEN) {
+    why = rl_xasprintf("the name is %zu characters long with docker.io's library/ (at most %d)",
+                       full_name_len(out), NAME_MAX_LEN);
+    rl_imageref_free(out);
+    return bad_ref(err, s, why);
+  }
   out->digest = at ? rl_xstrdup(at + 1) : NULL;
   out->tag = tag ? rl_steal_ptr(&tag) : at ? NULL : rl_xstrdup("latest");
   return 0;
@@ -713,6 +725,13 @@ int rl_imageref_resolve(const char *name, const struct rl_registries_conf *c,
     list = rl_xcalloc(ns, sizeof(*list));
     search_candidates(&ref, c->search, list);
     *n = ns;
+    for (size_t i = 0; i < ns && r == 0; i++)
+      if (full_name_len(&list[i]) > NAME_MAX_LEN)
+        r = rl_make_error(
+            err, 0, "short name `%s`: `%s/%s` would be %zu characters long (at most %d)", name,
+            list[i].registry, list[i].repository, full_name_len(&list[i]), NAME_MAX_LEN);
+    for (size_t i = 0; i < ns && r < 0; i++)
+      rl_imageref_free(&list[i]);
   }
   rl_imageref_free(&ref);
   if (r < 0) {

@@ -5,6 +5,25 @@
 #include <string.h>
 
 #define MAX_FIELDS 8
+/* runc's range: (uid_t)-1 would make setresuid() keep the caller's id (root in the
+ * container), and a larger number would be cut to a smaller id (2^32 to 0). */
+#define MAX_ID 2147483647UL
+
+/* A decimal id in range; -1 for anything else. */
+static int parse_id(const char *s, unsigned long *out)
+{
+  unsigned long v;
+  if (rl_parse_ulong(s, &v) < 0 || v > MAX_ID)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* All digits: meant as an id, whatever its size. */
+static bool is_number(const char *s)
+{
+  return *s && strspn(s, "0123456789") == strlen(s);
+}
 
 /* Split one line at ':' into at most MAX_FIELDS fields (in place). */
 static size_t split_fields(char *line, char **f)
@@ -31,7 +50,7 @@ static bool find_entry(const char *text, const char *name, unsigned long id, siz
     char *l = rl_xstrndup(line, len);
     unsigned long num;
     if (l[0] != '#' && split_fields(l, f) >= want_fields &&
-        (name ? strcmp(f[0], name) == 0 : (rl_parse_ulong(f[2], &num) == 0 && num == id))) {
+        (name ? strcmp(f[0], name) == 0 : (parse_id(f[2], &num) == 0 && num == id))) {
       *copy = l;
       return true;
     }
@@ -75,7 +94,7 @@ static void collect_groups(const char *group, const char *user, struct rl_user *
     cleanup_free char *l = rl_xstrndup(line, len);
     char *f[MAX_FIELDS];
     unsigned long gid;
-    if (l[0] != '#' && split_fields(l, f) >= 4 && rl_parse_ulong(f[2], &gid) == 0 &&
+    if (l[0] != '#' && split_fields(l, f) >= 4 && parse_id(f[2], &gid) == 0 &&
         lists_member(f[3], user))
       add_group(u, (gid_t)gid);
     line += len;
@@ -86,15 +105,19 @@ static void collect_groups(const char *group, const char *user, struct rl_user *
 
 static int resolve_group(const char *spec, const char *group, gid_t *gid, rl_error_t *err)
 {
-  unsigned long num;
-  if (rl_parse_ulong(spec, &num) == 0) {
+  unsigned long num = 0;
+  if (is_number(spec) && parse_id(spec, &num) < 0)
+    return rl_make_error(err, 0, "group id `%s` is out of range (0 to %lu)", spec, MAX_ID);
+  if (is_number(spec)) {
     *gid = (gid_t)num;
     return 0;
   }
   cleanup_free char *copy = NULL;
   char *f[MAX_FIELDS];
-  if (!find_entry(group, spec, 0, 3, &copy, f) || rl_parse_ulong(f[2], &num) < 0)
+  if (!find_entry(group, spec, 0, 3, &copy, f))
     return rl_make_error(err, 0, "group `%s` not found in the container's /etc/group", spec);
+  if (parse_id(f[2], &num) < 0)
+    return rl_make_error(err, 0, "malformed /etc/group entry for group `%s`", spec);
   *gid = (gid_t)num;
   return 0;
 }
@@ -109,14 +132,16 @@ int rl_user_resolve(const char *spec, const char *passwd, const char *group, str
   memset(out, 0, sizeof(*out));
 
   unsigned long num = 0;
-  bool numeric = rl_parse_ulong(user, &num) == 0;
+  bool numeric = is_number(user);
+  if (numeric && parse_id(user, &num) < 0)
+    return rl_make_error(err, 0, "user id `%s` is out of range (0 to %lu)", user, MAX_ID);
   cleanup_free char *copy = NULL;
   char *f[MAX_FIELDS];
   bool found = find_entry(passwd, numeric ? NULL : user, num, 7, &copy, f);
   unsigned long pgid = 0;
   if (!found && !numeric)
     return rl_make_error(err, 0, "user `%s` not found in the container's /etc/passwd", user);
-  if (found && (rl_parse_ulong(f[2], &num) < 0 || rl_parse_ulong(f[3], &pgid) < 0))
+  if (found && (parse_id(f[2], &num) < 0 || parse_id(f[3], &pgid) < 0))
     return rl_make_error(err, 0, "malformed /etc/passwd entry for user `%s`", user);
   out->uid = (uid_t)num;
   out->gid = (gid_t)pgid;

@@ -66,7 +66,8 @@ static char *parse_value(const char **pp)
   for (p++; *p != '"'; p++) {
     if (*p == '\\' && p[1] != '\0')
       p++;
-    else if (*p == '\0' || *p == '\r' || *p == '\n') {
+    /* not even quoted: a CR or LF must never reach the token URL */
+    if (*p == '\0' || *p == '\r' || *p == '\n') {
       free(out);
       return NULL;
     }
@@ -152,8 +153,10 @@ static int parse_challenges(const char *value, struct rl_auth_challenge *out, rl
       break;
     const char *scheme = p;
     p = skip_token(p);
-    if (p == scheme)
+    if (p == scheme) {
+      rl_auth_challenge_free(&basic);
       return rl_make_error(err, 0, "expected an auth scheme at `%.20s`", p);
+    }
     size_t slen = (size_t)(p - scheme);
     struct rl_auth_challenge c = {0};
     if (slen == 6 && strncasecmp(scheme, "bearer", 6) == 0)

@@ -2,6 +2,7 @@
 #include "rl_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -52,4 +53,29 @@ int rl_sync_to_error(const struct rl_sync_msg *m, rl_error_t *err)
     rl_error_hint(err, "%s", m->hint);
   rl_error_set_exit(err, m->exit_code ? m->exit_code : 125);
   return -1;
+}
+
+pid_t rl_sync_fork_send_pid(int sock, const char *what, rl_error_t *err)
+{
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) < 0)
+    return rl_make_error(err, errno, "pipe to %s", what);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(gate[0]);
+    close(gate[1]);
+    return rl_make_error(err, errno, "%s", what);
+  }
+  if (pid == 0) {
+    char c;
+    close(gate[1]);
+    while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+      ; /* EOF: the parent sent the pid, or died */
+    close(gate[0]);
+    return 0;
+  }
+  close(gate[0]);
+  int r = rl_sync_send(sock, RL_SYNC_PID, pid, err);
+  close(gate[1]);
+  return r < 0 ? -1 : pid;
 }
