@@ -70,9 +70,13 @@ $(BUILD)/rless: $(BUILD)/obj/main.o $(LIBA) $(SAN_OBJ)
 $(BUILD)/rless-image: $(BUILD)/obj/main_image.o $(LIBA) $(SAN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# pid 1 inside containers: static so it runs in any rootfs, tiny so it costs nothing.
+# pid 1 inside containers: static so it runs in any rootfs, tiny so it costs nothing. Every
+# container process executes it from a memfd copy (src/init_memfd.c): with musl it is 35 KB
+# and starts in a tenth of the time of glibc's 770 KB, which is copied and initialised
+# (CPU features, IRELATIVE relocations, tunables) on every start. glibc when musl-gcc is absent.
+INIT_CC  ?= $(or $(shell command -v musl-gcc 2>/dev/null),$(CC))
 $(BUILD)/rless-init: helpers/rless-init.c | $(BUILD)/obj
-	$(CC) -std=gnu11 $(WARN) -O2 -static -D_GNU_SOURCE -o $@ $<
+	$(INIT_CC) -std=gnu11 $(WARN) -O2 -static -s -D_GNU_SOURCE -o $@ $<
 
 # test-only: tries every call the default seccomp profile denies (tests/integration/t_seccomp.sh).
 $(BUILD)/seccomp-probe: tests/fixtures/seccomp-probe.c | $(BUILD)/obj

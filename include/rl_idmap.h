@@ -37,6 +37,24 @@ struct rl_idmap {
 int rl_subid_ranges(bool gid, const char *name, unsigned long id, struct rl_idrange **out,
                     rl_error_t *err);
 
+/* A user's subordinate uid and gid ranges (normalized). */
+struct rl_subids {
+  struct rl_idrange *uid, *gid;
+  size_t nuid, ngid;
+};
+void rl_subids_free(struct rl_subids *s);
+
+/* rl_subid_ranges for both kinds, remembered in the runtime dir while
+ * /etc/subuid, /etc/subgid and /etc/nsswitch.conf are unchanged (never when
+ * nsswitch.conf names a subid source).  src/subid_cache.c. */
+int rl_subids_lookup(const char *name, unsigned long uid, struct rl_subids *s, rl_error_t *err);
+/* The cache file's text and its parse; parse fails (-1) unless the text was
+ * written under `key`.  Pure. */
+char *rl_subid_cache_format(const char *key, const struct rl_subids *s);
+int rl_subid_cache_parse(const char *text, const char *key, struct rl_subids *out);
+/* Whether nsswitch.conf text has a "subid:" line.  Pure. */
+bool rl_nsswitch_names_subid(const char *text);
+
 /* Sort and merge ranges in place; returns the new count.  Pure. */
 size_t rl_idrange_normalize(struct rl_idrange *r, size_t n);
 

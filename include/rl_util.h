@@ -71,6 +71,10 @@ int rl_write_all(int fd, const void *buf, size_t len);
 /* Write a string to a file (O_WRONLY|O_CLOEXEC, no create); returns 0 or -1/errno. */
 int rl_write_file(const char *path, const char *content);
 
+/* Write a file whole or not at all: a temporary file beside `path`, then
+ * rename over it.  Returns 0 or -1 with errno set (the temporary removed). */
+int rl_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
 /* rm -rf without following symlinks; ENOENT is success.  Needs rl_error.h. */
 struct rl_error_s;
 int rl_rmtree(const char *path, struct rl_error_s **err);

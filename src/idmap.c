@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <shadow/subid.h>
-#include <spawn.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -308,10 +308,21 @@ static void read_output(int fd, char *out, size_t cap)
     out[--len] = '\0';
 }
 
-static int run_tool(const char *tool, pid_t pid, const struct rl_idmap *m, rl_error_t *err)
+/* One newgidmap/newuidmap run: started, then finished (its output read to
+ * EOF, its status taken). */
+struct tool_run {
+  const char *tool;
+  char *path;
+  pid_t pid;
+  int out;
+};
+
+static int tool_spawn(const char *tool, pid_t pid, const struct rl_idmap *m, struct tool_run *t,
+                      rl_error_t *err)
 {
-  cleanup_free char *path = rl_find_program(tool);
-  if (path == NULL) {
+  *t = (struct tool_run){.tool = tool, .pid = -1, .out = -1};
+  t->path = rl_find_program(tool);
+  if (t->path == NULL) {
     rl_make_error(err, 0, "writing the id map of the container: `%s` not found on PATH", tool);
     return rl_error_hint(err, "install the uidmap package (sudo apt-get install uidmap), or run "
                               "with --userns=single for a single-id map");
@@ -319,30 +330,53 @@ static int run_tool(const char *tool, pid_t pid, const struct rl_idmap *m, rl_er
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0)
     return rl_make_error(err, errno, "pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
   char **argv = tool_argv(tool, pid, m);
-  pid_t child;
-  /* posix_spawn (vfork-like): this runs on every container start. */
-  int r = posix_spawn(&child, path, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
+  /* fork, not posix_spawn: a vfork-style spawn holds the parent until the
+   * child's exec is done, which would start newuidmap only once newgidmap
+   * has been loaded.  The child runs only async-signal-safe calls. */
+  sigset_t none;
+  sigemptyset(&none);
+  t->pid = fork();
+  if (t->pid == 0) {
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (dup2(pfd[1], 1) >= 0 && dup2(pfd[1], 2) >= 0)
+      execve(t->path, argv, environ);
+    _exit(127);
+  }
+  int saved = errno;
   free_argv(argv);
   close(pfd[1]);
-  char out[1024];
-  read_output(pfd[0], out, sizeof(out));
-  close(pfd[0]);
-  if (r != 0)
-    return rl_make_error(err, r, "run `%s`", path);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-    return 0;
-  return tool_failed(tool, path, out, err);
+  if (t->pid < 0) {
+    close(pfd[0]);
+    return rl_make_error(err, saved, "run `%s`: fork", t->path);
+  }
+  t->out = pfd[0];
+  return 0;
 }
 
+/* Reap the tool; with `err` NULL only reap it (another step failed already). */
+static int tool_finish(struct tool_run *t, rl_error_t *err)
+{
+  char out[1024] = "";
+  int status = 0, r = 0;
+  if (t->out >= 0) {
+    read_output(t->out, out, sizeof(out));
+    close(t->out);
+  }
+  if (t->pid > 0)
+    while (waitpid(t->pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  if (err && t->pid > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    r = tool_failed(t->tool, t->path, out, err);
+  free(t->path);
+  *t = (struct tool_run){.pid = -1, .out = -1};
+  return r;
+}
+
+/* Both maps: gid first, then uid.  The two tools run at the same time (each
+ * is a setuid exec of about a millisecond and a half, and they touch
+ * different files of the target); newgidmap is started first and its
+ * failure is the one reported when both fail. */
 int rl_idmap_apply(pid_t pid, const struct rl_idmap *uidmap, const struct rl_idmap *gidmap,
                    bool deny_setgroups, rl_error_t *err)
 {
@@ -351,12 +385,16 @@ int rl_idmap_apply(pid_t pid, const struct rl_idmap *uidmap, const struct rl_idm
     if (rl_write_file(path, "deny") < 0)
       return rl_make_error(err, errno, "write `%s`", path);
   }
+  struct tool_run g = {.pid = -1, .out = -1}, u = {.pid = -1, .out = -1};
   int r = deny_setgroups && is_own_single(gidmap, getegid())
               ? write_proc_map(pid, "gid_map", gidmap, err)
-              : run_tool("newgidmap", pid, gidmap, err);
-  if (r < 0)
-    return r;
-  if (is_own_single(uidmap, geteuid()))
-    return write_proc_map(pid, "uid_map", uidmap, err);
-  return run_tool("newuidmap", pid, uidmap, err);
+              : tool_spawn("newgidmap", pid, gidmap, &g, err);
+  if (r == 0)
+    r = is_own_single(uidmap, geteuid()) ? write_proc_map(pid, "uid_map", uidmap, err)
+                                         : tool_spawn("newuidmap", pid, uidmap, &u, err);
+  if (tool_finish(&g, r == 0 ? err : NULL) < 0)
+    r = -1;
+  if (tool_finish(&u, r == 0 ? err : NULL) < 0)
+    r = -1;
+  return r;
 }

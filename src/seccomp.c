@@ -742,11 +742,8 @@ int rl_seccomp_compile_cached(const struct rl_seccomp_cfg *cfg, uint64_t caps, c
   free(data);
   if (rl_seccomp_compile(cfg, caps, p, err) < 0)
     return -1;
-  cleanup_free char *tmp = path ? rl_xasprintf("%s.%d", path, (int)getpid()) : NULL;
-  cleanup_close int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-  if (fd >= 0 &&
-      (rl_write_all(fd, p->filter, p->n * sizeof(struct sock_filter)) < 0 || rename(tmp, path) < 0))
-    unlink(tmp);
+  if (path)
+    rl_write_file_atomic(path, p->filter, p->n * sizeof(struct sock_filter), 0600);
   return 0;
 }
 

@@ -30,15 +30,10 @@ int rl_userns_plan(enum rl_userns_mode requested, bool quiet, struct rl_userns *
   u->host_gid = getgid();
   struct passwd *pw = getpwuid(u->host_uid);
   const char *name = pw ? pw->pw_name : NULL;
-  cleanup_free struct rl_idrange *ur = NULL;
-  cleanup_free struct rl_idrange *gr = NULL;
-  int nu = 0, ng = 0;
-  if (u->mode != RL_USERNS_SINGLE) {
-    if ((nu = rl_subid_ranges(false, name, u->host_uid, &ur, err)) < 0 ||
-        (ng = rl_subid_ranges(true, name, u->host_uid, &gr, err)) < 0)
-      return -1;
-  }
-  bool have = nu > 0 && ng > 0;
+  struct rl_subids ids = {0};
+  if (u->mode != RL_USERNS_SINGLE && rl_subids_lookup(name, u->host_uid, &ids, err) < 0)
+    return -1;
+  bool have = ids.nuid > 0 && ids.ngid > 0;
   if (u->mode == RL_USERNS_AUTO) {
     u->mode = have ? RL_USERNS_SUBIDS : RL_USERNS_SINGLE;
     rl_debug("--userns=auto: %s", have ? "subordinate ids found, mapping them after root"
@@ -47,9 +42,13 @@ int rl_userns_plan(enum rl_userns_mode requested, bool quiet, struct rl_userns *
       fprintf(stderr, single_notice, name ? name : "(unknown)", name ? name : "USER");
   }
   if (!have)
-    nu = ng = 0;
-  if (rl_idmap_build(u->mode, u->host_uid, ur, (size_t)nu, &u->uidmap, err) < 0 ||
-      rl_idmap_build(u->mode, u->host_gid, gr, (size_t)ng, &u->gidmap, err) < 0)
+    ids.nuid = ids.ngid = 0;
+  int r = rl_idmap_build(u->mode, u->host_uid, ids.uid, ids.nuid, &u->uidmap, err) < 0 ||
+                  rl_idmap_build(u->mode, u->host_gid, ids.gid, ids.ngid, &u->gidmap, err) < 0
+              ? -1
+              : 0;
+  rl_subids_free(&ids);
+  if (r < 0)
     return -1;
   u->deny_setgroups = u->gidmap.n == 1 && u->gidmap.e[0].count == 1;
   return 0;

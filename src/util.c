@@ -186,3 +186,23 @@ int rl_write_file(const char *path, const char *content)
     return -1;
   return rl_write_all(fd, content, strlen(content));
 }
+
+int rl_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+  cleanup_free char *tmp = rl_xasprintf("%s.%d.tmp", path, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0)
+    return -1;
+  int r = rl_write_all(fd, data, len);
+  int saved = errno;
+  if (close(fd) < 0 && r == 0) {
+    r = -1;
+    saved = errno;
+  }
+  if (r == 0 && rename(tmp, path) == 0)
+    return 0;
+  saved = r == 0 ? errno : saved;
+  unlink(tmp);
+  errno = saved;
+  return -1;
+}

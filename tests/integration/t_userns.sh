@@ -39,6 +39,27 @@ test_gid_map_has_user_and_both_ranges() {
 	assert_eq "allow" "$OUT" "setgroups with subordinate gids"
 }
 
+# The ranges libsubid gave are remembered in the runtime dir (src/subid_cache.c): a damaged
+# cache is asked again, and a cache that claims ranges the user does not own cannot widen the
+# map, since newuidmap checks every range against /etc/subuid itself.
+test_subid_cache_damaged_or_forged() {
+	require_subids
+	local cache=$XDG_RUNTIME_DIR/rless/subids want
+	want=$(expected_map uid)
+	rrun_ok true
+	[[ -s $cache ]] || fail "no subordinate-id cache at $cache after a run"
+	cp "$cache" "$T/good"
+	printf 'rless-subids 1\ngarbage\n' >"$cache"
+	rrun_ok cat /proc/self/uid_map
+	assert_eq "$want" "$(norm <<<"$OUT")" "uid_map with a damaged cache"
+	cmp -s "$cache" "$T/good" || fail "the damaged cache was not rewritten"
+	sed 's/^u [0-9]* /u 5000000 /' "$T/good" >"$cache"
+	rrun cat /proc/self/uid_map
+	assert_rc 125
+	assert_contains "$ERR" "newuidmap" "stderr with a forged cache"
+	rm -f "$cache"
+}
+
 test_default_user_is_root() {
 	rrun_ok sh -c 'id -u; id -g; id -un'
 	assert_eq $'0\n0\nroot' "$OUT" "id inside"

@@ -312,6 +312,63 @@ static void test_size_and_contains(void **state)
   assert_false(rl_idmap_contains(&m, 5000));
 }
 
+/* ---- the subordinate-id cache (src/subid_cache.c) ---- */
+
+static void test_subid_cache_round_trip(void **state)
+{
+  struct rl_idrange u[] = {{100000, 65536}, {400000, 1000}}, g[] = {{200000, 10}};
+  struct rl_subids in = {.uid = u, .gid = g, .nuid = 2, .ngid = 1}, out;
+  const char *key = "user alice 1000\n/etc/subuid 1:2:3:4.5:6.7\n";
+  cleanup_free char *text = rl_subid_cache_format(key, &in);
+  assert_int_equal(rl_subid_cache_parse(text, key, &out), 0);
+  assert_int_equal(out.nuid, 2);
+  assert_int_equal(out.ngid, 1);
+  assert_int_equal(out.uid[1].start, 400000);
+  assert_int_equal(out.uid[1].count, 1000);
+  assert_int_equal(out.gid[0].start, 200000);
+  rl_subids_free(&out);
+  /* An empty answer (no ranges) is remembered too. */
+  struct rl_subids none = {0};
+  cleanup_free char *empty = rl_subid_cache_format(key, &none);
+  assert_int_equal(rl_subid_cache_parse(empty, key, &out), 0);
+  assert_int_equal(out.nuid + out.ngid, 0);
+}
+
+static void test_subid_cache_rejects(void **state)
+{
+  struct rl_idrange u[] = {{100000, 65536}};
+  struct rl_subids in = {.uid = u, .gid = u, .nuid = 1, .ngid = 1}, out;
+  const char *key = "user alice 1000\n/etc/subuid 1:2:3:4.5:6.7\n";
+  cleanup_free char *text = rl_subid_cache_format(key, &in);
+  /* Another key: a file changed, or another user. */
+  assert_int_equal(rl_subid_cache_parse(text, "user alice 1000\n/etc/subuid 1:2:3:4.5:6.8\n", &out),
+                   -1);
+  assert_int_equal(rl_subid_cache_parse(text, "user bob 1001\n", &out), -1);
+  /* Damaged or foreign text. */
+  const char *bad[] = {
+      "",
+      "rless-subids 2\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2\n",
+      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2",
+      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nx 1 2\n",
+      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 0\n",
+      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2 3\n",
+      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu one 2\n",
+  };
+  for (size_t i = 0; i < RL_ARRAY_SIZE(bad); i++)
+    if (rl_subid_cache_parse(bad[i], key, &out) != -1)
+      fail_msg("accepted damaged cache text %zu", i);
+}
+
+static void test_nsswitch_subid(void **state)
+{
+  assert_false(rl_nsswitch_names_subid(""));
+  assert_false(rl_nsswitch_names_subid("passwd: files\ngroup: files\n"));
+  assert_false(rl_nsswitch_names_subid("# subid: sss\nsubids: x\n"));
+  assert_true(rl_nsswitch_names_subid("passwd: files\nsubid: sss\n"));
+  assert_true(rl_nsswitch_names_subid("  subid :sss"));
+  assert_true(rl_nsswitch_names_subid("subid:\tfiles\n"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -334,6 +391,9 @@ int main(void)
       cmocka_unit_test(test_format),
       cmocka_unit_test(test_format_wide_values),
       cmocka_unit_test(test_size_and_contains),
+      cmocka_unit_test(test_subid_cache_round_trip),
+      cmocka_unit_test(test_subid_cache_rejects),
+      cmocka_unit_test(test_nsswitch_subid),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
