@@ -22,7 +22,9 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)
 # shared libraries its own call graph reaches, so `rless run` never loads
 # libcurl, libarchive or libcrypto (they cost ~10 ms of start-up).
 # libsubid is dlopen()ed for the lookup only (src/idmap.c): not linked.
-LIBS     := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(PKGS))
+# -z now (with -z relro: full RELRO): every symbol is bound at start, so the GOT is read-only and
+# a forked monitor never enters ld.so or libc's symbol tables again (its memory, src/memtrim.c).
+LIBS     := -Wl,--as-needed -Wl,-z,relro,-z,now $(shell $(PKG_CONFIG) --libs $(PKGS))
 # UBSan fatal like ASan: a finding fails the test that hit it instead of scrolling by. The
 # runtime options are compiled in (tests/fuzz/san_defaults.c): the integration tests run rless
 # under `env -i`, and detached monitors have no stderr, so reports go to files in SAN_REPORTS

@@ -6,10 +6,13 @@
  *   options (net.c)   --network MODE[:OPTS], -p, -P, --pid/--ipc container:NAME
  *   prepare (net_prepare.c)  default mode, targets pinned, ports checked and chosen,
  *                     the container's address, gateway and DNS forwarder
- *   run (net_helper.c)  child: unshare, send the netns; parent: start the helper,
- *                     wait for its readiness, publish the ports, say "ready";
- *                     pid 1 waits for that before exec; the helper dies with
- *                     the container (killed at the end, PDEATHSIG if rless dies)
+ *   run (net_helper.c)  child: unshare, the helper's tap made persistent, send
+ *                     the netns; parent: start the helper, wait for its
+ *                     readiness, publish the ports, say "ready"; pid 1 waits
+ *                     for that before exec; the helper dies with the container
+ *                     (killed at the end, PDEATHSIG if rless dies)
+ *   forward (net_forward.c)  slirp4netns' TCP ports: a forked rless that listens
+ *                     on the host and connects in the container's netns
  *   record (net_record.c)  container.json keys; what inspect, ps and port show */
 #ifndef RL_NET_H
 #define RL_NET_H
@@ -75,6 +78,12 @@ struct rl_net {
   char *resolv_servers;
   char dns_forward[RL_NET_ADDR_MAX];
   char *api_path; /* slirp4netns --api-socket, with ports */
+  /* slirp4netns port_handler=slirp4netns: TCP ports by its add_hostfwd too
+   * (else rless' forwarder, net_forward.c, has them) */
+  bool slirp_hostfwd;
+  /* The helper's interface in the container ("" none known): the child makes
+   * it, persistent, before the helper attaches to it (net_helper.c). */
+  char tap[16];
   /* container:NAME: the target's pid 1 pinned; join_flags the namespaces
    * taken from it (CLONE_NEWUSER and NET/PID/IPC), 0 without */
   struct rl_nsjoin join;
@@ -90,8 +99,10 @@ struct rl_net {
 struct rl_net_helper {
   pid_t pid; /* 0: none */
   bool exited;
-  int exit_fd; /* slirp4netns --exit-fd: rless' end, -1 */
+  int exit_fd; /* slirp4netns --exit-fd and the forwarder's: rless' end, -1 */
   char *api_path;
+  pid_t fwd_pid; /* rless' port forwarder (net_forward.c), 0: none */
+  bool fwd_exited;
 };
 
 /* ---- net.c: options and pure helpers ---- */
@@ -183,6 +194,23 @@ void rl_net_helper_kill(struct rl_net_helper *h);
 /* Kill and reap the helper (the container has ended): its host ports are
  * free when this returns. */
 void rl_net_helper_stop(struct rl_net_helper *h);
+
+/* ---- net_forward.c: rless' TCP port forwarder for slirp4netns ---- */
+
+/* Does this network get the forwarder (slirp4netns, TCP ports, not
+ * port_handler=slirp4netns)? */
+bool rl_net_forwards(const struct rl_net *n);
+/* Fork the forwarder: it binds every published TCP port on the host, joins
+ * the user and network namespaces `ns` (user, net), and from then on relays
+ * each connection to 127.0.0.1:CONTAINER_PORT in the container.  It ends
+ * when `exit_fd` (a pipe's read end) sees its writer close, on SIGKILL, or
+ * with its parent (PDEATHSIG).  Returns its pid, or -1; *status_fd is where
+ * it reports (rl_net_forward_ready). */
+pid_t rl_net_forward_spawn(const struct rl_net *n, const int ns[2], int exit_fd, int *status_fd,
+                           rl_error_t *err);
+/* The forwarder's report on `status_fd` once readable: 0 when it listens
+ * and is in the container's network, else its error (the port, the errno). */
+int rl_net_forward_ready(int status_fd, rl_error_t *err);
 
 /* ---- net_record.c: container.json, inspect, ps, port ---- */
 

@@ -75,6 +75,11 @@ int rl_write_file(const char *path, const char *content);
  * rename over it.  Returns 0 or -1 with errno set (the temporary removed). */
 int rl_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
+/* For a long-lived fork (the monitor): drop the page-table entries of file
+ * mappings without private pages, fault-around off for them, free heap back
+ * (src/memtrim.c).  Best effort. */
+void rl_memtrim(void);
+
 /* rm -rf without following symlinks; ENOENT is success.  Needs rl_error.h. */
 struct rl_error_s;
 int rl_rmtree(const char *path, struct rl_error_s **err);

@@ -6,18 +6,64 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Days since 1970-01-01 to a proleptic Gregorian date, in 400-year eras
+ * counted from 0000-03-01 (so the leap day is the last of its year). */
+static void civil_date(long long days, long long *y, unsigned *m, unsigned *d)
+{
+  days += 719468;
+  long long era = (days >= 0 ? days : days - 146096) / 146097;
+  unsigned doe = (unsigned)(days - era * 146097);                       /* [0, 146096] */
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+  unsigned mp = (5 * doy + 2) / 153;                                    /* March = 0 */
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (long long)yoe + era * 400 + (*m <= 2);
+}
+
+static char *put_num(char *p, unsigned long long v, int width)
+{
+  for (int i = width - 1; i >= 0; i--, v /= 10)
+    p[i] = (char)('0' + v % 10);
+  return p + width;
+}
+
+/* The header is formatted by hand: the monitor writes it for every line the
+ * container prints, and strftime, gmtime and printf would keep a third of
+ * libc resident in it (src/memtrim.c). */
 size_t rl_ctrlog_format(char *out, const struct timespec *ts, const char *stream, bool partial,
                         const char *text, size_t len)
 {
-  struct tm tm;
-  time_t sec = ts->tv_sec;
-  gmtime_r(&sec, &tm);
-  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  n += (size_t)snprintf(out + n, 48, ".%09ldZ %s %c ", ts->tv_nsec, stream, partial ? 'P' : 'F');
-  memcpy(out + n, text, len);
-  n += len;
-  out[n++] = '\n';
-  return n;
+  long long sec = ts->tv_sec, days = sec >= 0 ? sec / 86400 : (sec - 86399) / 86400;
+  long long tod = sec - days * 86400, y;
+  unsigned mo, d;
+  civil_date(days, &y, &mo, &d);
+  char *p = out;
+  p = put_num(p, y < 0 ? 0 : y > 9999 ? 9999 : (unsigned long long)y, 4);
+  *p++ = '-';
+  p = put_num(p, mo, 2);
+  *p++ = '-';
+  p = put_num(p, d, 2);
+  *p++ = 'T';
+  p = put_num(p, (unsigned long long)tod / 3600, 2);
+  *p++ = ':';
+  p = put_num(p, (unsigned long long)tod / 60 % 60, 2);
+  *p++ = ':';
+  p = put_num(p, (unsigned long long)tod % 60, 2);
+  *p++ = '.';
+  p = put_num(p, (unsigned long long)ts->tv_nsec, 9);
+  *p++ = 'Z';
+  *p++ = ' ';
+  size_t sl = strlen(stream);
+  memcpy(p, stream, sl);
+  p += sl;
+  *p++ = ' ';
+  *p++ = partial ? 'P' : 'F';
+  *p++ = ' ';
+  memcpy(p, text, len);
+  p += len;
+  *p++ = '\n';
+  return (size_t)(p - out);
 }
 
 static void write_line(int fd, const char *stream, bool partial, const char *text, size_t len)

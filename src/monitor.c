@@ -40,6 +40,9 @@ static void started(void *ctx, pid_t pid1, rl_error_t err)
     rl_sync_send(m->sock, RL_SYNC_PID, pid1, NULL);
   close(m->sock);
   m->sock = -1;
+  /* What remains is the loop around the container: give back what starting
+   * it made resident (the monitor's memory, measured by make bench). */
+  rl_memtrim();
 }
 
 static int open_io(struct rl_container *c, int devnull, rl_error_t *err)

@@ -19,7 +19,8 @@ const char rl_net_usage[] =
     "      --network MODE       none: loopback only; host: the host's network; pasta[:OPTS]\n"
     "                           (the default when installed) or slirp4netns[:OPTS]: user-mode\n"
     "                           networking, OPTS comma-separated (allow_host_loopback=false,\n"
-    "                           or the helper's own arguments); container:NAME: NAME's\n"
+    "                           port_handler=slirp4netns, or the helper's own arguments);\n"
+    "                           container:NAME: NAME's\n"
     "  -p, --publish [IP:][HOST:]PORT[/tcp|udp]  publish a container port (ranges A-B too)\n"
     "  -P, --publish-all        publish the image's ExposedPorts on free host ports\n"
     "      --pid container:NAME  join NAME's pid namespace\n"
@@ -232,6 +233,25 @@ static int bool_value(const char *key, const char *v, bool *out, rl_error_t *err
   return rl_make_error(err, 0, "invalid network option `%s=%s`: use true or false", key, v);
 }
 
+/* slirp4netns' TCP ports: rless' forwarder (podman's rootlessport, which
+ * podman names port_handler=rootlesskit) or slirp4netns' own add_hostfwd. */
+static int port_handler(const char *word, const char *v, struct rl_net *n, rl_error_t *err)
+{
+  if (n->mode == RL_NET_PASTA) {
+    rl_make_error(err, 0, "invalid network option `%s`: port_handler is a slirp4netns option",
+                  word);
+    return rl_error_hint(err, "pasta forwards the ports itself: leave port_handler out");
+  }
+  if (strcmp(v, "slirp4netns") == 0 || strcmp(v, "rootlesskit") == 0) {
+    n->slirp_hostfwd = v[0] == 's';
+    return 1;
+  }
+  return rl_make_error(err, 0,
+                       "invalid network option `%s`: use port_handler=rootlesskit (rless' "
+                       "forwarder, the default) or port_handler=slirp4netns",
+                       word);
+}
+
 /* podman's key=value words; 1 when `word` is one, 0 when it is not. */
 static int known_option(const char *word, struct rl_net *n, rl_error_t *err)
 {
@@ -258,14 +278,8 @@ static int known_option(const char *word, struct rl_net *n, rl_error_t *err)
     n->cidr = rl_xstrdup(v);
     return 1;
   }
-  if (KEY("port_handler")) {
-    if (strcmp(v, "slirp4netns") != 0)
-      return rl_make_error(err, 0,
-                           "invalid network option `%s`: rless publishes ports with "
-                           "the helper itself (port_handler=slirp4netns)",
-                           word);
-    return 1;
-  }
+  if (KEY("port_handler")) /* podman's words: rootlesskit is its rootlessport */
+    return port_handler(word, v, n, err);
 #undef KEY
   return 0;
 }

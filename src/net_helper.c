@@ -1,12 +1,14 @@
 /* The network helper on the run path (rl_net.h).
  *
- *   child   unshare(CLONE_NEWNET), lo up, RL_SYNC_NETNS + its user and net
- *           namespace fds (SCM_RIGHTS: no /proc/PID race with pid 1's user
- *           switch), fork pid 1
- *   rless   start pasta or slirp4netns on those fds; its readiness is an
- *           event on a pipe (pasta --pid, slirp4netns --ready-fd); publish
- *           the ports (pasta: its -t/-u; slirp4netns: its API socket); send
- *           RL_SYNC_NET_READY
+ *   child   unshare(CLONE_NEWNET), lo up, the helper's tap device made
+ *           persistent, RL_SYNC_NETNS + its user and net namespace fds
+ *           (SCM_RIGHTS: no /proc/PID race with pid 1's user switch), fork
+ *           pid 1
+ *   rless   start pasta or slirp4netns on those fds, and for slirp4netns'
+ *           TCP ports rless' forwarder (net_forward.c); readiness is an
+ *           event on a pipe (pasta --pid, slirp4netns --ready-fd, the
+ *           forwarder's report); publish the other ports (pasta: its -t/-u;
+ *           slirp4netns: its API socket); send RL_SYNC_NET_READY
  *   pid 1   sets itself up meanwhile, and waits for RL_SYNC_NET_READY just
  *           before exec
  *
@@ -18,10 +20,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -47,10 +52,31 @@ int rl_net_unshare_flags(const struct rl_net *n, int base)
   return f;
 }
 
+/* The helper attaches to this device instead of making one: a device that
+ * is not persistent is unregistered when the helper's fd closes, in its
+ * exit, and that waits for RCU grace periods under the rtnl lock (24 ms
+ * for slirp4netns, 33 ms for pasta, measured) which rless waited for at
+ * every container's end.  A persistent one goes with the namespace, in the
+ * kernel's own cleanup work.  Best effort: without it the helper makes its
+ * own. */
+static void persistent_tap(const char *name)
+{
+  struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI}; /* what both helpers ask for */
+  if (name[0] == '\0')
+    return;
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
+    rl_debug("network: a persistent tap device `%s`: %s", name, strerror(errno));
+  if (fd >= 0)
+    close(fd);
+}
+
 int rl_net_child_netns(const struct rl_net *n, int sock, rl_error_t *err)
 {
   if (!has_helper(n))
     return 0;
+  persistent_tap(n->tap);
   cleanup_close int user = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
   cleanup_close int net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (user < 0 || net < 0)
@@ -158,19 +184,62 @@ static int helper_failed(const char *name, struct rl_net_helper *h, int log, rl_
 
 /* Readiness: data on `fd` (pasta's pid, slirp4netns' "1"); EOF means the
  * helper closed it without getting ready. */
-static int wait_ready(int fd)
+static int read_ready(int fd)
 {
-  struct pollfd p = {.fd = fd, .events = POLLIN};
   char buf[32];
-  int r;
-  while ((r = poll(&p, 1, READY_TIMEOUT_MS)) < 0 && errno == EINTR)
-    ;
-  if (r <= 0)
-    return -1;
   ssize_t n;
   while ((n = read(fd, buf, sizeof(buf))) < 0 && errno == EINTR)
     ;
   return n > 0 ? 0 : -1;
+}
+
+/* The helper's readiness and the forwarder's report (fwd -1: none), which
+ * come in any order: one event each. */
+static int wait_ready(const char *name, struct rl_net_helper *h, int ready, int fwd, int log,
+                      rl_error_t *err)
+{
+  struct pollfd p[2] = {{.fd = ready, .events = POLLIN}, {.fd = fwd, .events = POLLIN}};
+  while (p[0].fd >= 0 || p[1].fd >= 0) {
+    int r = poll(p, 2, READY_TIMEOUT_MS);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0 && p[0].fd >= 0)
+      return helper_failed(name, h, log, err);
+    if (r <= 0)
+      return rl_make_error(err, r < 0 ? errno : ETIMEDOUT,
+                           "start rless' port forwarder for slirp4netns");
+    if (p[0].revents && read_ready(ready) < 0)
+      return helper_failed(name, h, log, err);
+    if (p[1].revents && rl_net_forward_ready(fwd, err) < 0)
+      return -1;
+    for (int i = 0; i < 2; i++)
+      if (p[i].revents)
+        p[i].fd = -1;
+  }
+  return 0;
+}
+
+static bool args_name_ifname(const rl_strv_t *args)
+{
+  for (size_t i = 0; i < args->n; i++)
+    if (strcmp(args->v[i], "-I") == 0 || strncmp(args->v[i], "--ns-ifname", 11) == 0)
+      return true;
+  return false;
+}
+
+/* slirp4netns' API socket adds its UDP ports, and its TCP ports too with
+ * port_handler=slirp4netns; rless' forwarder has the TCP ports otherwise. */
+static bool by_slirp_api(const struct rl_net *n, const struct rl_port *p)
+{
+  return p->udp || n->slirp_hostfwd;
+}
+
+static bool slirp_api_needed(const struct rl_net *n)
+{
+  for (size_t i = 0; n->api_path && i < n->n_ports; i++)
+    if (by_slirp_api(n, &n->ports[i]))
+      return true;
+  return false;
 }
 
 static void pasta_argv(const struct rl_net *n, rl_strv_t *a)
@@ -192,6 +261,10 @@ static void pasta_argv(const struct rl_net *n, rl_strv_t *a)
                                       "none"};
   for (size_t i = 0; i < RL_ARRAY_SIZE(fixed); i++)
     rl_strv_push(a, fixed[i]);
+  if (n->tap[0] && !args_name_ifname(&n->helper_args)) { /* the persistent tap's name */
+    rl_strv_push(a, "-I");
+    rl_strv_push(a, n->tap);
+  }
   rl_strv_push(a, "-t");
   rl_strv_push_owned(a, rl_net_pasta_ports(n->ports, n->n_ports, false));
   rl_strv_push(a, "-u");
@@ -220,7 +293,7 @@ static void slirp_argv(const struct rl_net *n, rl_strv_t *a)
     rl_strv_push(a, "--enable-ipv6");
   if (n->cidr)
     rl_strv_push_owned(a, rl_xasprintf("--cidr=%s", n->cidr));
-  if (n->api_path)
+  if (slirp_api_needed(n))
     rl_strv_push_owned(a, rl_xasprintf("--api-socket=%s", n->api_path));
   for (size_t i = 0; i < n->helper_args.n; i++)
     rl_strv_push(a, n->helper_args.v[i]);
@@ -260,7 +333,7 @@ static int slirp_publish(const struct rl_net *n, rl_error_t *err)
 {
   for (size_t i = 0; i < n->n_ports; i++) {
     const struct rl_port *p = &n->ports[i];
-    for (unsigned k = 0; k < p->count; k++) {
+    for (unsigned k = 0; by_slirp_api(n, p) && k < p->count; k++) {
       json_t *req = json_pack("{s:s, s:{s:s, s:s, s:i, s:s, s:i}}", "execute", "add_hostfwd",
                               "arguments", "proto", p->udp ? "udp" : "tcp", "host_addr",
                               p->host_ip[0] ? p->host_ip : "0.0.0.0", "host_port", p->host_port + k,
@@ -274,13 +347,16 @@ static int slirp_publish(const struct rl_net *n, rl_error_t *err)
   return 0;
 }
 
+/* The helper, and the forwarder beside it (it binds the host ports while
+ * slirp4netns starts); both get the exit pipe's read end. */
 static int start_helper(const struct rl_net *n, const int ns[2], struct rl_net_helper *h,
                         rl_error_t *err)
 {
-  bool pasta = n->mode == RL_NET_PASTA;
+  bool pasta = n->mode == RL_NET_PASTA, api = !pasta && slirp_api_needed(n);
   const char *name = rl_net_mode_name(n->mode);
   cleanup_strv rl_strv_t argv = {0};
   cleanup_close int log = memfd_create("rless-net-helper", MFD_CLOEXEC);
+  cleanup_close int fwd = -1;
   int ready[2] = {-1, -1}, ex[2] = {-1, -1};
   if (log < 0 || pipe2(ready, O_CLOEXEC) < 0 || (!pasta && pipe2(ex, O_CLOEXEC) < 0))
     rl_make_error(err, errno, "pipes for the network helper");
@@ -289,18 +365,18 @@ static int start_helper(const struct rl_net *n, const int ns[2], struct rl_net_h
   else
     slirp_argv(n, &argv);
   int fds[N_FDS] = {ns[0], ns[1], ready[1], ex[0]};
-  if (n->api_path)
+  if (api)
     unlink(n->api_path); /* left by a killed rless: slirp4netns would not bind it */
   if (*err == NULL)
     h->pid = spawn(n->helper, &argv, fds, pasta ? 3 : 4, log, err);
+  if (*err == NULL && rl_net_forwards(n))
+    h->fwd_pid = rl_net_forward_spawn(n, ns, ex[0], &fwd, err);
   if (ready[1] >= 0)
     close(rl_steal_fd(&ready[1]));
   if (ex[0] >= 0)
     close(rl_steal_fd(&ex[0]));
   h->exit_fd = rl_steal_fd(&ex[1]);
-  if (h->pid > 0 && wait_ready(ready[0]) < 0)
-    helper_failed(name, h, log, err);
-  if (h->pid > 0 && !h->exited && n->api_path) {
+  if (*err == NULL && wait_ready(name, h, ready[0], fwd, log, err) == 0 && api) {
     h->api_path = rl_xstrdup(n->api_path);
     slirp_publish(n, err);
   }
@@ -331,6 +407,10 @@ int rl_net_helper_start(const struct rl_net *n, int sock, struct rl_net_helper *
 
 bool rl_net_helper_reaped(struct rl_net_helper *h, pid_t pid)
 {
+  if (h->fwd_pid > 0 && pid == h->fwd_pid) {
+    h->fwd_exited = true;
+    return true;
+  }
   if (h->pid <= 0 || pid != h->pid)
     return false;
   h->exited = true;
@@ -339,17 +419,26 @@ bool rl_net_helper_reaped(struct rl_net_helper *h, pid_t pid)
 
 void rl_net_helper_kill(struct rl_net_helper *h)
 {
+  if (h->fwd_pid > 0 && !h->fwd_exited)
+    kill(h->fwd_pid, SIGKILL);
   if (h->pid > 0 && !h->exited)
     kill(h->pid, SIGKILL);
 }
 
+static void reap(pid_t pid, bool exited)
+{
+  if (pid <= 0 || exited)
+    return;
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
 void rl_net_helper_stop(struct rl_net_helper *h)
 {
-  if (h->pid > 0 && !h->exited) {
-    kill(h->pid, SIGKILL);
-    while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
-      ;
-  }
+  reap(h->fwd_pid, h->fwd_exited);
+  reap(h->pid, h->exited);
+  h->fwd_pid = 0;
   h->pid = 0;
   if (h->exit_fd >= 0)
     close(rl_steal_fd(&h->exit_fd));

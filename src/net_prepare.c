@@ -137,6 +137,21 @@ static const char *arg_value(const rl_strv_t *args, const char *s, const char *l
   return NULL;
 }
 
+/* The interface pasta makes in the container: -I NAME, else the host's
+ * interface of the default route, which pasta names it after (rless passes
+ * it as -I, so the name of the tap device made for it is pasta's). */
+static void pasta_ifname(struct rl_net *n, const char *host_if)
+{
+  const char *name = arg_value(&n->helper_args, "-I", "--ns-ifname");
+  for (size_t i = 0; name == NULL && i < n->helper_args.n; i++)
+    if (strncmp(n->helper_args.v[i], "--ns-ifname=", 12) == 0)
+      name = n->helper_args.v[i] + 12;
+  if (name == NULL)
+    name = host_if;
+  if (strlen(name) < sizeof(n->tap))
+    snprintf(n->tap, sizeof(n->tap), "%s", name);
+}
+
 /* pasta copies the host: the address of the interface of the default
  * route, and that route's gateway (unless -a/-g say otherwise). */
 static void pasta_addresses(struct rl_net *n)
@@ -164,6 +179,7 @@ static void pasta_addresses(struct rl_net *n)
     snprintf(n->address, sizeof(n->address), "%s", a);
   if (g && strchr(g, ':') == NULL)
     snprintf(n->gateway, sizeof(n->gateway), "%s", g);
+  pasta_ifname(n, ifname);
 }
 
 /* slirp4netns: .100 is the container, .2 the gateway (the host), .3 DNS. */
@@ -225,6 +241,8 @@ static int prepare_helper(struct rl_net *n, const struct rl_run_opts *o, const c
     pasta_addresses(n);
   else if (slirp_addresses(n, err) < 0)
     return -1;
+  else
+    snprintf(n->tap, sizeof(n->tap), "tap0");
   dns_forwarder(n);
   if (n->host_loopback && n->gateway[0])
     rl_strv_push_owned(

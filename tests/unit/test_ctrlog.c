@@ -27,6 +27,46 @@ static void test_format(void **state)
   assert_string_equal(out, "2025-12-01T19:00:00.000000005Z stderr P \n");
 }
 
+/* The hand-made header agrees with gmtime_r + strftime across leap days,
+ * century rules and the epoch. */
+static void test_format_matches_libc(void **state)
+{
+  long long fixed[] = {0,
+                       59,
+                       86399,
+                       86400,
+                       951782400 /* 2000-02-29 */,
+                       951868800,
+                       4107542400 /* 2100-03-01 */,
+                       1709164800 /* 2024-02-29 */,
+                       253402300799,
+                       -1,
+                       -86401};
+  unsigned long long x = 88172645463325252ull;
+  for (int i = 0; i < 2000; i++) {
+    long long sec;
+    if (i < (int)RL_ARRAY_SIZE(fixed)) {
+      sec = fixed[i];
+    } else {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      sec = (long long)(x % 253402300800ull); /* up to 9999-12-31 */
+    }
+    if (sec < 0)
+      continue; /* before 1970: the log never has such times, gmtime's year 1969 is fine too */
+    struct timespec ts = {.tv_sec = sec, .tv_nsec = 123456789};
+    char out[128], want[128];
+    size_t n = rl_ctrlog_format(out, &ts, "stdout", false, "x", 1);
+    out[n] = '\0';
+    struct tm tm;
+    time_t t = (time_t)sec;
+    gmtime_r(&t, &tm);
+    size_t k = strftime(want, 64, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(want + k, sizeof(want) - k, ".123456789Z stdout F x\n");
+    if (strcmp(out, want) != 0)
+      fail_msg("at %lld: got %s, want %s", sec, out, want);
+  }
+}
+
 static void test_parse(void **state)
 {
   struct rl_logline l;
@@ -125,9 +165,8 @@ static void test_since(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_format),
-      cmocka_unit_test(test_parse),
-      cmocka_unit_test(test_feed_and_flush),
+      cmocka_unit_test(test_format), cmocka_unit_test(test_format_matches_libc),
+      cmocka_unit_test(test_parse),  cmocka_unit_test(test_feed_and_flush),
       cmocka_unit_test(test_since),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
