@@ -23,6 +23,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 base=${RLESS_VM_DIR:-$top/build/vm}
+# shellcheck source=tests/lib/apt-mirrors.sh
+source "$top/tests/lib/apt-mirrors.sh"
 
 # What the guest runs: systemd and a user session bus; newuidmap and fuse for rless; the
 # libraries the dynamic rless binaries load (libsystemd0: sd-bus, dlopen()ed); busybox for the
@@ -81,41 +83,6 @@ cache_key() { # KERNEL-NAME KERNEL-VERSION
 	} | sha256sum | cut -c1-16
 }
 
-# host_mirrors: "deb URI SUITE COMPONENTS" for every enabled host source of a bookworm suite
-# (deb822 .sources and one-line .list files).
-host_mirrors() {
-	python3 - /etc/apt/sources.list /etc/apt/sources.list.d/* <<-'EOF'
-		import re, sys
-		want = ("bookworm", "bookworm-updates", "bookworm-security")
-		out = []
-		def add(uri, suite, comps):
-		    line = "deb %s %s %s" % (uri, suite, " ".join(comps or ["main"]))
-		    if suite in want and line not in out:
-		        out.append(line)
-		for path in sys.argv[1:]:
-		    try:
-		        text = open(path).read()
-		    except OSError:
-		        continue
-		    if path.endswith(".sources"):
-		        for stanza in re.split(r"\n\s*\n", text):
-		            f = {}
-		            for l in stanza.splitlines():
-		                m = re.match(r"([A-Za-z-]+):\s*(.*)", l)
-		                if m:
-		                    f[m.group(1).lower()] = m.group(2).split()
-		            if "deb" in f.get("types", []) and f.get("enabled") != ["no"]:
-		                for uri in f.get("uris", []):
-		                    for suite in f.get("suites", []):
-		                        add(uri, suite, f.get("components"))
-		    elif path.endswith(".list"):
-		        for l in text.splitlines():
-		            w = re.sub(r"\[[^]]*\]", "", l.split("#", 1)[0]).split()
-		            if len(w) >= 3 and w[0] == "deb":
-		                add(w[1], w[2], w[3:])
-		print("\n".join(out))
-	EOF
-}
 
 # fetch_kernel NAME VERSION: the kernel package unpacked in $base/kernel-NAME_VERSION (with
 # depmod's files, for modprobe --show-depends); prints that directory.
