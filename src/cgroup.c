@@ -85,8 +85,11 @@ static int move_to_leaf(int basefd, const char *base, rl_error_t *err)
   return rl_make_error(err, EBUSY, "empty the cgroup %s into %s", base, leaf);
 }
 
-static int enable_controllers(int basefd, const char *base, const rl_strv_t *want, rl_error_t *err)
+/* *moved: whether base's processes (rless among them) went to the leaf. */
+static int enable_controllers(int basefd, const char *base, const rl_strv_t *want, bool *moved,
+                              rl_error_t *err)
 {
+  *moved = false;
   cleanup_free char *cur = read_at(basefd, "cgroup.subtree_control");
   cleanup_strv rl_strv_t on = {0};
   rl_cgroup_parse_controllers(cur, &on);
@@ -107,6 +110,7 @@ static int enable_controllers(int basefd, const char *base, const rl_strv_t *wan
     return rl_make_error(err, errno, "write `%s` to %s/cgroup.subtree_control", text, base);
   if (move_to_leaf(basefd, base, err) < 0)
     return -1;
+  *moved = true;
   if (write(fd, text, strlen(text)) < 0)
     return rl_make_error(err, errno, "write `%s` to %s/cgroup.subtree_control", text, base);
   return 0;
@@ -162,15 +166,15 @@ static int place(const char *id, const struct rl_host_cgroup *h, const rl_strv_t
   cleanup_close int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (basefd < 0)
     return rl_make_error(err, errno, "open the cgroup %s", base);
-  if (enable_controllers(basefd, base, &want, err) < 0)
+  bool moved;
+  if (enable_controllers(basefd, base, &want, &moved, err) < 0)
     return -1;
   cleanup_free char *name = rl_xasprintf("rless-%s", id);
   if (make_dir(basefd, base, name, err) < 0)
     return -1;
-  struct rl_host_cgroup self; /* where rless is now: base, or the leaf it moved to */
-  rl_host_cgroup_probe(&self);
-  cg->home = rl_steal_ptr(&self.dir);
-  rl_host_cgroup_free(&self);
+  /* Where rless is now: the leaf when it was there already or was just moved there. */
+  cg->home = moved && strcmp(h->dir, base) == 0 ? rl_xasprintf("%s/%s", base, RL_CGROUP_LEAF)
+                                                : rl_xstrdup(h->dir);
   cg->dir = rl_xasprintf("%s/%s", base, name);
   cg->fd = openat(basefd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   size_t mlen = strlen(h->mount);

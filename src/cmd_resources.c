@@ -30,11 +30,16 @@ static int64_t now_usec(void)
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int find_target(const struct rl_store *s, const char *ref, struct target *t, rl_error_t *err)
+/* The running container `ref` and its cgroup dir; its record in *keep when
+ * asked for (the caller frees it), else freed here. */
+static int find_target(const struct rl_store *s, const char *ref, struct target *t,
+                       struct rl_cstate *keep, rl_error_t *err)
 {
   struct rl_cstate c = {0};
-  if (rl_cstate_find(s, ref, t->id, err) < 0 || rl_cstate_load(s, t->id, &c, err) < 0)
+  if (rl_cstate_find(s, ref, t->id, err) < 0 || rl_cstate_load(s, t->id, &c, err) < 0) {
+    rl_cstate_free(&c);
     return -1;
+  }
   int r = 0;
   if (c.status != RL_CSTATUS_RUNNING) {
     r = rl_make_error(err, 0, "container %s is not running", ref);
@@ -50,7 +55,10 @@ static int find_target(const struct rl_store *s, const char *ref, struct target 
       rl_error_hint(err, "`rless info` shows what this host delegates to you");
   }
   t->name = c.name ? rl_xstrdup(c.name) : rl_xstrdup("");
-  rl_cstate_free(&c);
+  if (keep && r == 0)
+    *keep = c;
+  else
+    rl_cstate_free(&c);
   return r;
 }
 
@@ -145,7 +153,7 @@ static int collect(const struct rl_store *s, int argc, char **argv, struct targe
   *n = 0;
   for (size_t i = 0; i < want; i++) {
     rl_error_t e = NULL;
-    if (find_target(s, all ? ids.v[i] : argv[optind + (int)i], &t[*n], &e) == 0) {
+    if (find_target(s, all ? ids.v[i] : argv[optind + (int)i], &t[*n], NULL, &e) == 0) {
       (*n)++;
     } else if (!all) {
       targets_free(t, *n + 1);
@@ -243,9 +251,7 @@ static int update_one(const struct rl_store *s, const char *ref, const struct rl
 {
   struct target t = {0};
   struct rl_cstate c = {0};
-  int r = find_target(s, ref, &t, err);
-  if (r == 0)
-    r = rl_cstate_load(s, t.id, &c, err);
+  int r = find_target(s, ref, &t, &c, err);
   if (r == 0) {
     struct rl_cgroup_limits merged;
     rl_cgroup_limits_from_json(json_object_get(c.config, "resources"), &merged);
