@@ -11,17 +11,21 @@
 #include <linux/seccomp.h>
 #include <linux/filter.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #define BIT(n)          ((uint64_t)1 << (n))
 #define MAX_ERRNO       4095
 #define MAX_PROFILE     (4 << 20)
+#define TRIAL_MS        5000 /* a build takes milliseconds */
 #define DEFAULT_ORIGIN  "the default seccomp profile"
 #define RECORDED_ORIGIN "the container's recorded seccomp profile"
 
@@ -775,6 +779,50 @@ void rl_seccomp_cfg_free(struct rl_seccomp_cfg *cfg)
   memset(cfg, 0, sizeof(*cfg));
 }
 
+/* libseccomp 2.5.4 (Debian 12) loops for ever in seccomp_rule_add on some
+ * profiles (one syscall with two rules of several comparisons, not all
+ * SCMP_CMP_EQ: tests/fuzz/regress/seccomp/libseccomp-hang-two-ne-rules).  A
+ * profile from a file is built first in a child, with no capabilities and
+ * with all (what rules depend on), which is killed when it takes too long. */
+static int trial_build(const struct rl_seccomp_profile *prof, const char *origin, rl_error_t *err)
+{
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return rl_make_error(err, errno, "pipe");
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    scmp_filter_ctx a = NULL, b = NULL;
+    rl_error_t e = NULL;
+    _exit(build(prof, 0, origin, &a, &e) == 0 && build(prof, ~(uint64_t)0, origin, &b, &e) == 0
+              ? 0
+              : 1);
+  }
+  close(pfd[1]);
+  if (pid < 0) {
+    close(pfd[0]);
+    return rl_make_error(err, errno, "fork to build the seccomp filter of %s", origin);
+  }
+  struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+  int r;
+  while ((r = poll(&p, 1, TRIAL_MS)) < 0 && errno == EINTR)
+    ;
+  close(pfd[0]);
+  if (r == 0)
+    kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  if (r != 0)
+    return 0; /* done: a build error is found (and said) by the build that follows */
+  const struct scmp_version *v = seccomp_version();
+  rl_make_error(err, ETIMEDOUT,
+                "build the seccomp filter of %s: libseccomp %u.%u.%u did not finish in %d s",
+                origin, v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, TRIAL_MS / 1000);
+  return rl_error_hint(err, "libseccomp 2.5.4 loops on profiles where one syscall has two rules "
+                            "of several comparisons that are not all SCMP_CMP_EQ: merge such "
+                            "rules into one, or compare with SCMP_CMP_EQ");
+}
+
 /* Parse and build once (for the default capabilities, without loading):
  * what libseccomp would refuse in the container is refused now. */
 static int cfg_set_profile(struct rl_seccomp_cfg *cfg, json_t *root, const char *origin,
@@ -784,7 +832,7 @@ static int cfg_set_profile(struct rl_seccomp_cfg *cfg, json_t *root, const char 
   struct rl_seccomp_profile prof;
   if (rl_seccomp_profile_parse(root, origin, &prof, err) < 0)
     return -1;
-  if (build(&prof, 0, origin, &ctx, err) < 0) {
+  if (trial_build(&prof, origin, err) < 0 || build(&prof, 0, origin, &ctx, err) < 0) {
     rl_seccomp_profile_free(&prof);
     return -1;
   }

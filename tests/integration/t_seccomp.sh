@@ -148,6 +148,28 @@ test_bad_profile_fails_before_the_container() {
 	assert_contains "$ERR" "read the seccomp profile \`$T/nope.json\`: No such file or directory"
 }
 
+# A profile libseccomp 2.5.4 loops on for ever (tests/fuzz/regress/seccomp/): rless gives up on
+# it after a few seconds with an error that says what to change, instead of hanging.
+test_profile_libseccomp_cannot_build_is_an_error() {
+	cat >"$T/loop.json" <<-'EOF'
+		{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+		 {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [
+		  {"index": 0, "value": 16, "op": "SCMP_CMP_NE"}, {"index": 1, "value": 9, "op": "SCMP_CMP_NE"}]},
+		 {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [
+		  {"index": 0, "value": 16, "op": "SCMP_CMP_NE"}, {"index": 2, "value": 9, "op": "SCMP_CMP_NE"}]}]}
+	EOF
+	rrun --security-opt "seccomp=$T/loop.json" sh -c 'echo started'
+	assert_not_contains "$OUT" "started" "stdout"
+	if [[ $RC -eq 0 ]] || ! grep -q "did not finish" <<<"$ERR"; then
+		# a libseccomp that builds it is fine too: then the container ran under it
+		[[ $RC -ne 125 ]] || { show_run >&2; fail "the profile was refused for another reason"; }
+		return 0
+	fi
+	assert_rc 125
+	assert_contains "$ERR" "build the seccomp filter of $T/loop.json: libseccomp" "stderr"
+	assert_contains "$ERR" "SCMP_CMP_EQ" "stderr (hint)"
+}
+
 # Podman's own profile (docker's format: allowlist, defaultErrnoRet ENOSYS, archMap,
 # includes/excludes by capability) runs a shell and denies what it lists.
 test_podman_default_profile() {
