@@ -35,10 +35,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#define PIPE_SIZE   (256 << 10) /* per direction; the kernel's default is 64 KiB */
-#define MAX_EVENTS  64
-#define MOVE_ROUNDS 16 /* splice rounds per event: one busy connection cannot starve the rest */
-#define SPLICE_FL   (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+#define PIPE_SIZE (256 << 10) /* per direction; the kernel's default is 64 KiB */
+/* Past this many connections the pipes keep the kernel's size: once a
+ * user's pipes pass pipe-user-pages-soft (64 MiB), every new pipe of that
+ * user, in any program, gets 2 pages. */
+#define BIG_PIPES_MAX 64
+#define MAX_EVENTS    64
+#define MOVE_ROUNDS   16 /* splice rounds per event: one busy connection cannot starve the rest */
+#define SPLICE_FL     (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 
 /* The forwarder's fds once it has moved them out of the way. */
 enum { FD_USERNS = 3, FD_NETNS, FD_EXIT, FD_STATUS, FD_FIRST_FREE };
@@ -83,9 +87,9 @@ struct fwd {
   int ep;
   struct fwd_listen *l;
   size_t nl;
-  size_t nconn;
-  bool paused;           /* out of fds: the listeners wait until a connection ends */
-  struct fwd_conn *dead; /* freed after the batch of events that may name them */
+  size_t nconn, max_conns; /* max_conns: what its fd limit has room for */
+  bool paused;             /* out of fds: the listeners wait until a connection ends */
+  struct fwd_conn *dead;   /* freed after the batch of events that may name them */
   struct fwd_ref exit_ref;
 };
 
@@ -234,11 +238,12 @@ static void conn_end(struct fwd *f, struct fwd_conn *c, bool abort)
   listeners_on(f, true);
 }
 
-static int make_pipe(struct fwd_conn *c, int d)
+static int make_pipe(struct fwd_conn *c, int d, bool big)
 {
   if (pipe2(c->pipe[d], O_NONBLOCK | O_CLOEXEC) < 0)
     return -1;
-  fcntl(c->pipe[d][1], F_SETPIPE_SZ, PIPE_SIZE); /* best effort: the user's pipe quota */
+  if (big) /* best effort: the user's pipe quota */
+    fcntl(c->pipe[d][1], F_SETPIPE_SZ, PIPE_SIZE);
   int cap = fcntl(c->pipe[d][1], F_GETPIPE_SZ);
   c->cap[d] = cap > 0 ? (size_t)cap : 4096;
   return 0;
@@ -254,8 +259,8 @@ static void conn_open(struct fwd *f, int client, uint16_t port)
   for (int s = 0; s < 2; s++)
     c->ref[s] = (struct fwd_ref){.kind = REF_CONN, .side = s, .obj = c};
   c->fd[1] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  f->nconn++;
-  if (c->fd[1] < 0 || make_pipe(c, 0) < 0 || make_pipe(c, 1) < 0) {
+  bool big = ++f->nconn <= BIG_PIPES_MAX;
+  if (c->fd[1] < 0 || make_pipe(c, 0, big) < 0 || make_pipe(c, 1, big) < 0) {
     int e = errno;
     rl_debug("port forwarder: a connection to container port %u: %s", port, strerror(e));
     conn_end(f, c, true);
@@ -283,6 +288,10 @@ static void conn_open(struct fwd *f, int client, uint16_t port)
 static void on_accept(struct fwd *f, struct fwd_listen *l)
 {
   for (int i = 0; i < MAX_EVENTS && !f->paused; i++) {
+    if (f->nconn >= f->max_conns) { /* the next ones wait in the backlog, not reset */
+      listeners_on(f, false);
+      return;
+    }
     int c = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c >= 0) {
       conn_open(f, c, l->container_port);
@@ -440,15 +449,20 @@ __attribute__((noreturn)) static void forwarder(const struct rl_net *n, const in
   sigprocmask(SIG_SETMASK, &none, NULL); /* rless blocks what it reads from a signalfd */
   signal(SIGPIPE, SIG_IGN);              /* a peer gone is an EPIPE from splice */
   own_fds(ns, exit_fd, status);
-  /* Six fds a connection: as many connections as the hard limit allows. */
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
   struct fwd f = {.exit_ref = {.kind = REF_EXIT}};
   if ((f.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
     fail(errno, "epoll_create1", NULL, 0);
   listen_all(n, &f); /* in the host's network namespace, before joining the container's */
+  /* Six fds a connection (two sockets, two pipes): as many as the hard
+   * limit allows, beside the ones it has now and a few to spare. */
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  rlim_t used = FD_FIRST_FREE + 1 + f.nl + 8;
+  f.max_conns = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > used + 6
+                    ? (size_t)((rl.rlim_cur - used) / 6)
+                    : 1;
   join_container();
   ep_set(&f, FD_EXIT, 0, EPOLLIN, &f.exit_ref);
   report(0, "", NULL, 0);

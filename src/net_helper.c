@@ -113,6 +113,9 @@ __attribute__((noreturn)) static void exec_helper(const char *path, char **argv,
   int tmp[N_FDS];
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
     _exit(RL_EXIT_FAILURE);
+  /* Out of rless' process group: a terminal's ^C or hangup is for the
+   * container (rless forwards it), the helper ends with the container. */
+  setsid();
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL); /* rless blocks what it reads from a signalfd */
   signal(SIGHUP, SIG_DFL);               /* the monitor ignores it */

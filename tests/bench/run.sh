@@ -175,7 +175,9 @@ PY
 # (podman 4.4 added it): rless' pasta is compared with pasta itself running the same server.
 # The target: rless start with pasta <= 1.5 x (its start with --network none + pasta's own
 # start), pasta's own start being the time from its exec to its readiness, run the way rless
-# runs it (net_helper_start below).
+# runs it (net_helper_start below). Throughput with slirp4netns for both port handlers: the
+# default (rless' forwarder, src/net_forward.c, against podman's rootlessport) and
+# port_handler=slirp4netns (slirp4netns' add_hostfwd in both tools).
 #   RLESS_BENCH_NET_MB=N     size of the transfer (default 256 MiB)
 #   RLESS_BENCH_NET_RUNS=N   transfers per configuration, round robin (default 15)
 #   RLESS_BENCH_ONLY=network only this section
@@ -292,6 +294,7 @@ PY
 	local www="-v $w/www:/www:ro" srv="httpd -f -p 80 -h /www"
 	net_server rless-pasta $u $rl run -d --rm --name nb1 --network pasta -p "127.0.0.1:$port:80" $www bb:1 $srv
 	net_server rless-slirp4netns $u $rl run -d --rm --name nb2 --network slirp4netns -p "127.0.0.1:$port:80" $www bb:1 $srv
+	net_server rless-slirp4netns-hostfwd $u $rl run -d --rm --name nb5 --network slirp4netns:port_handler=slirp4netns -p "127.0.0.1:$port:80" $www bb:1 $srv
 	net_server pasta-alone $u pasta --config-net -q -f -P "$w/pasta.pid" -t "127.0.0.1/$port:80" -u none \
 		-T none -U none -- busybox httpd -f -p 80 -h "$w/www"
 	net_server podman-slirp4netns $u $pod run -d --rm --name nb3 --network slirp4netns:port_handler=slirp4netns -p "127.0.0.1:$port:80" $www localhost/bb:1 $srv
@@ -313,15 +316,17 @@ for _ in range(runs):
         times[n].append(time.perf_counter() - t)
 res = {n: statistics.median(v) for n, v in times.items()}
 for n, m in res.items():
-    print(f"  {n:20s} median {m:7.3f} s   {mb / m:8.1f} MiB/s   (min {min(times[n]):.3f}, max {max(times[n]):.3f})")
+    print(f"  {n:26s} median {m:7.3f} s   {mb / m:8.1f} MiB/s   (min {min(times[n]):.3f}, max {max(times[n]):.3f})")
 def ratio(a, b, what):
     if a in res and b in res:
         print(f"# throughput {a}/{b}: {res[b] / res[a]:.2f} ({what})")
 ratio("rless-pasta", "pasta-alone", "same backend; podman 4.3 has no pasta")
-ratio("rless-slirp4netns", "podman-slirp4netns", "same backend and port forwarding")
-ratio("rless-slirp4netns", "podman-rootlessport", "podman's default forwarder for slirp4netns")
+ratio("rless-slirp4netns", "podman-rootlessport",
+      "slirp4netns, default port handlers: rless' forwarder and podman's rootlessport")
+ratio("rless-slirp4netns-hostfwd", "podman-slirp4netns",
+      "slirp4netns, port_handler=slirp4netns in both: slirp4netns' own add_hostfwd")
 PY
-	$u $rl rm -f nb1 nb2 >/dev/null 2>&1 || true
+	$u $rl rm -f nb1 nb2 nb5 >/dev/null 2>&1 || true
 	$u $pod rm -f -t 0 nb3 >/dev/null 2>&1 || true
 	$u $pod rm -f -t 0 nb4 >/dev/null 2>&1 || true
 	if [[ -s $w/pasta.pid ]]; then # its server is the init of a pid namespace: SIGKILL
@@ -331,7 +336,8 @@ PY
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	# rootless podman's pause process keeps its user namespace for the next command: not needed now
 	[[ ! -s $run/libpod/tmp/pause.pid ]] || kill "$(<"$run/libpod/tmp/pause.pid")" 2>/dev/null || true
-	rm -rf "$run"
+	# podman's cleanup processes may still be writing its events log: a second try
+	rm -rf "$run" 2>/dev/null || rm -rf "$run"
 	cp "$w/start.json" "$top/build/net-start.json" 2>/dev/null || true
 }
 
