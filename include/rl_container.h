@@ -42,8 +42,8 @@ struct rl_container {
   char *stop_signal;   /* the image's StopSignal, NULL for SIGTERM */
   char *image_id;      /* config digest of the image, NULL with --rootfs */
   char *state_dir;     /* <data>/containers/<id> for an image, else NULL */
-  char *etc_dir;       /* where its hostname, hosts and resolv.conf are */
-  bool etc_dir_owned;  /* a private dir removed with the container (--rootfs) */
+  char *etc_prefix;    /* its hostname, hosts and resolv.conf: this + name (rl_etcfiles.h) */
+  bool etc_owned;      /* removed with the container (--rootfs) */
   bool has_winsize;    /* -t and the host has a terminal: its size at start */
   /* Detached (-d) runs: pid 1's stdin/stdout/stderr (-1: inherit rless'),
    * and where the monitor logs them. */

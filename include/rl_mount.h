@@ -52,10 +52,10 @@ struct rl_mount_cfg {
   const rl_strv_t *mask, *unmask;
   bool privileged;
   /* The container's own /etc/hosts, /etc/hostname, /etc/resolv.conf are
-   * files in etc_dir, bound over the tree's (created in the upper layer
-   * when the image has none; with --rootfs only over existing ones, so
-   * nothing is written into the user's tree). */
-  const char *etc_dir;
+   * files etc_prefix + name (rl_etcfiles.h), bound over the tree's
+   * (created in the upper layer when the image has none; with --rootfs only
+   * over existing ones, so nothing is written into the user's tree). */
+  const char *etc_prefix;
   bool etc_create;
 };
 

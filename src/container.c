@@ -75,21 +75,20 @@ static int prepare_dir(struct rl_container *c, const struct rl_run_opts *o, rl_e
 }
 
 /* hostname, hosts, resolv.conf: in the container's dir for an image; for
- * --rootfs in a private dir of the runtime dir, removed with the container. */
+ * --rootfs as etc-ID-NAME in the (private) runtime dir, removed with the
+ * container. */
 static int etc_files(struct rl_container *c, const struct rl_run_opts *o, rl_error_t *err)
 {
   if (c->state_dir) {
-    c->etc_dir = rl_xstrdup(c->state_dir);
+    c->etc_prefix = rl_xasprintf("%s/", c->state_dir);
   } else {
     cleanup_free char *run = rl_runtime_dir(NULL, err);
     if (run == NULL)
       return -1;
-    c->etc_dir = rl_xasprintf("%s/etc-%s", run, c->id);
-    if (mkdir(c->etc_dir, 0700) < 0)
-      return rl_make_error(err, errno, "create `%s`", c->etc_dir);
-    c->etc_dir_owned = true;
+    c->etc_prefix = rl_xasprintf("%s/etc-%s-", run, c->id);
+    c->etc_owned = true;
   }
-  c->mounts.etc_dir = c->etc_dir;
+  c->mounts.etc_prefix = c->etc_prefix;
   c->mounts.etc_create = c->state_dir != NULL;
   struct rl_etc_spec e = {.hostname = c->hostname,
                           .add_hosts = &o->add_hosts,
@@ -97,7 +96,7 @@ static int etc_files(struct rl_container *c, const struct rl_run_opts *o, rl_err
                           .dns_search = &o->dns_search,
                           .extra_hosts = &c->net.hosts,
                           .dns_forward = c->net.resolv_servers};
-  return rl_etc_files_write(c->etc_dir, &e, err);
+  return rl_etc_files_write(c->etc_prefix, &e, err);
 }
 
 static int default_source(struct rl_container *c, void *ctx, rl_error_t *err)
@@ -165,9 +164,9 @@ void rl_container_free(struct rl_container *c)
   if (c->init_fd >= 0)
     close(c->init_fd);
   free(c->hostname);
-  if (c->etc_dir_owned)
-    rl_rmtree(c->etc_dir, NULL);
-  free(c->etc_dir);
+  if (c->etc_owned)
+    rl_etc_files_remove(c->etc_prefix);
+  free(c->etc_prefix);
   rl_seccomp_cfg_free(&c->seccomp);
   rl_seccomp_prog_free(&c->seccomp_prog);
   rl_net_free(&c->net);

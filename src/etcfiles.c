@@ -103,24 +103,35 @@ char *rl_etc_resolv_text(const char *host_text, const rl_strv_t *dns, const rl_s
   return s;
 }
 
-static int write_one(const char *dir, const char *name, const char *text, rl_error_t *err)
+const char *const rl_etc_file_names[3] = {"hostname", "hosts", "resolv.conf"};
+
+static int write_one(const char *prefix, const char *name, const char *text, rl_error_t *err)
 {
-  cleanup_free char *path = rl_xasprintf("%s/%s", dir, name);
+  cleanup_free char *path = rl_xasprintf("%s%s", prefix, name);
   cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0 || rl_write_all(fd, text, strlen(text)) < 0)
     return rl_make_error(err, errno, "write the container's `%s`", path);
   return 0;
 }
 
-int rl_etc_files_write(const char *dir, const struct rl_etc_spec *e, rl_error_t *err)
+int rl_etc_files_write(const char *prefix, const struct rl_etc_spec *e, rl_error_t *err)
 {
   cleanup_free char *host_resolv = rl_read_file_at(AT_FDCWD, "/etc/resolv.conf", 1 << 16, NULL);
   cleanup_free char *hosts = rl_etc_hosts_text(e->hostname, e->add_hosts, e->extra_hosts);
   cleanup_free char *resolv =
       rl_etc_resolv_text(host_resolv, e->dns, e->dns_search, e->dns_forward);
   cleanup_free char *name = rl_xasprintf("%s\n", e->hostname);
-  if (write_one(dir, "hostname", name, err) < 0 || write_one(dir, "hosts", hosts, err) < 0 ||
-      write_one(dir, "resolv.conf", resolv, err) < 0)
-    return -1;
+  const char *text[] = {name, hosts, resolv};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(text); i++)
+    if (write_one(prefix, rl_etc_file_names[i], text[i], err) < 0)
+      return -1;
   return 0;
+}
+
+void rl_etc_files_remove(const char *prefix)
+{
+  for (size_t i = 0; i < RL_ARRAY_SIZE(rl_etc_file_names); i++) {
+    cleanup_free char *path = rl_xasprintf("%s%s", prefix, rl_etc_file_names[i]);
+    unlink(path);
+  }
 }

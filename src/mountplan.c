@@ -1,5 +1,6 @@
 /* Which mounts a container gets, in order.  Pure: no system calls, so the
  * plan can be unit-tested and printed. */
+#include "rl_etcfiles.h"
 #include "rl_mount.h"
 
 #include <string.h>
@@ -16,7 +17,6 @@ static const char *const readonly_paths[] = {
 };
 
 /* Before the volumes, so `-v FILE:/etc/hosts` wins. */
-static const char *const etc_files[] = {"hostname", "hosts", "resolv.conf"};
 
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
@@ -113,9 +113,9 @@ void rl_mount_plan_build(const struct rl_mount_cfg *c, struct rl_mount_plan *p)
    * where the masks' paths do not lead. */
   for (size_t i = 0; i < p->n; i++)
     p->m[i].plain = true;
-  for (size_t i = 0; c->etc_dir && i < RL_ARRAY_SIZE(etc_files); i++) {
-    cleanup_free char *src = rl_xasprintf("%s/%s", c->etc_dir, etc_files[i]);
-    cleanup_free char *dst = rl_xasprintf("/etc/%s", etc_files[i]);
+  for (size_t i = 0; c->etc_prefix && i < RL_ARRAY_SIZE(rl_etc_file_names); i++) {
+    cleanup_free char *src = rl_xasprintf("%s%s", c->etc_prefix, rl_etc_file_names[i]);
+    cleanup_free char *dst = rl_xasprintf("/etc/%s", rl_etc_file_names[i]);
     add_bind(p, dst, src, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
     p->m[p->n - 1].if_exists = !c->etc_create;
   }

@@ -264,7 +264,7 @@ static void test_kernel_fs_targets_take_no_symlinks(void **state)
                              .n_volumes = 1,
                              .tmpfs = &tmpfs,
                              .own_netns = netns,
-                             .etc_dir = "/run/etc"};
+                             .etc_prefix = "/run/etc-x-"};
     struct rl_mount_plan p;
     rl_mount_plan_build(&c, &p);
     for (size_t i = 0; i < p.n; i++) {
