@@ -158,6 +158,11 @@ char *rl_cgroup_of_container(pid_t pid, char **path_out);
 /* Move pid (a helper rless started, such as fuse-overlayfs) out of the
  * container's cgroup into rless' own; a no-op without a container cgroup. */
 void rl_cgroup_expel(const struct rl_cgroup *cg, pid_t pid);
+/* Write pid (0: the caller) into cgroup.procs of `dir`, relative to dirfd
+ * ("." for dirfd itself); 0, or -1 with errno set.  Every move goes here. */
+int rl_cgroup_move(int dirfd, const char *dir, pid_t pid);
+/* rl_cgroup_move into the container's cgroup (its fd), with the error said. */
+int rl_cgroup_put(int cgroup_fd, pid_t pid, rl_error_t *err);
 /* Move the calling process into dir (exec joining a container). */
 int rl_cgroup_enter(const char *dir, rl_error_t *err);
 

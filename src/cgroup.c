@@ -258,15 +258,27 @@ void rl_cgroup_destroy(struct rl_cgroup *cg, bool *oom_killed)
   *cg = (struct rl_cgroup){.fd = -1};
 }
 
+int rl_cgroup_move(int dirfd, const char *dir, pid_t pid)
+{
+  cleanup_free char *procs = rl_xasprintf("%s/cgroup.procs", dir);
+  cleanup_close int fd = openat(dirfd, procs, O_WRONLY | O_CLOEXEC);
+  char buf[24];
+  int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
+  return fd >= 0 && write(fd, buf, (size_t)len) == len ? 0 : -1;
+}
+
+int rl_cgroup_put(int cgroup_fd, pid_t pid, rl_error_t *err)
+{
+  if (rl_cgroup_move(cgroup_fd, ".", pid) < 0)
+    return rl_make_error(err, errno, "move the container into its cgroup");
+  return 0;
+}
+
 void rl_cgroup_expel(const struct rl_cgroup *cg, pid_t pid)
 {
   if (cg->fd < 0 || cg->home == NULL || pid <= 0)
     return;
-  cleanup_free char *procs = rl_xasprintf("%s/cgroup.procs", cg->home);
-  cleanup_close int fd = open(procs, O_WRONLY | O_CLOEXEC);
-  char buf[24];
-  int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
-  if (fd < 0 || write(fd, buf, (size_t)len) != len)
+  if (rl_cgroup_move(AT_FDCWD, cg->home, pid) < 0)
     rl_debug("move helper %d out of the container's cgroup into %s: %s", (int)pid, cg->home,
              strerror(errno));
 }
@@ -309,23 +321,16 @@ char *rl_cgroup_of_container(pid_t pid, char **path_out)
   return dir;
 }
 
-static int write_self(const char *procs)
-{
-  cleanup_close int fd = open(procs, O_WRONLY | O_CLOEXEC);
-  return fd >= 0 && write(fd, "0", 1) == 1 ? 0 : -1;
-}
-
 int rl_cgroup_enter(const char *dir, rl_error_t *err)
 {
-  cleanup_free char *procs = rl_xasprintf("%s/cgroup.procs", dir);
-  if (write_self(procs) == 0)
+  if (rl_cgroup_move(AT_FDCWD, dir, 0) == 0)
     return 0;
   /* From a cgroup that is not ours (a login session's scope), the move
    * needs a delegated cgroup of our own first, as for run. */
   if (errno == EACCES || errno == EPERM) {
     rl_error_t e = NULL;
     cleanup_free char *unit = rl_xasprintf("rless-exec-%d.scope", (int)getpid());
-    if (rl_systemd_delegated_scope(unit, &e) == 0 && write_self(procs) == 0)
+    if (rl_systemd_delegated_scope(unit, &e) == 0 && rl_cgroup_move(AT_FDCWD, dir, 0) == 0)
       return 0;
     if (e)
       rl_debug("no delegated systemd scope for exec: %s", e->msg);

@@ -152,16 +152,6 @@ int rl_nsjoin_enter(const struct rl_nsjoin *j, int flags, rl_error_t *err)
   return 0;
 }
 
-/* Before setns: cgroup.procs belongs to the host user, not to the ids of
- * the joined user namespace. */
-static int enter_cgroup(int cgroup_fd, rl_error_t *err)
-{
-  cleanup_close int fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, "0", 1) != 1)
-    return rl_make_error(err, errno, "move the container into its cgroup");
-  return 0;
-}
-
 pid_t rl_nsjoin_fork(const struct rl_nsjoin *j, int flags, int *sock, void (*before)(void *ctx),
                      void *ctx, int cgroup_fd, rl_error_t *err)
 {
@@ -173,7 +163,10 @@ pid_t rl_nsjoin_fork(const struct rl_nsjoin *j, int flags, int *sock, void (*bef
   if (pid == 0) {
     rl_error_t e = NULL;
     close(sv[0]);
-    if ((cgroup_fd >= 0 && enter_cgroup(cgroup_fd, &e) < 0) || rl_nsjoin_enter(j, flags, &e) < 0) {
+    /* Before setns: cgroup.procs belongs to the host user, not to the ids
+     * of the joined user namespace. */
+    if ((cgroup_fd >= 0 && rl_cgroup_put(cgroup_fd, 0, &e) < 0) ||
+        rl_nsjoin_enter(j, flags, &e) < 0) {
       rl_sync_send_error(sv[1], e);
       _exit(RL_EXIT_FAILURE);
     }

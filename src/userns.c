@@ -1,5 +1,6 @@
 /* The user namespace: plan, clone, maps.  See docs/architecture.md for why
  * the user namespace is created alone and first. */
+#include "rl_cgroup.h"
 #include "rl_sync.h"
 #include "rl_userns.h"
 #include "rl_util.h"
@@ -81,17 +82,6 @@ pid_t rl_userns_clone(const struct rl_userns *u, int *sock, rl_error_t *err)
   return rl_userns_clone_with(u, sock, NULL, NULL, -1, err);
 }
 
-/* Into the container's cgroup, by writing the pid to its cgroup.procs. */
-static int move_to_cgroup(int cgroup_fd, pid_t pid, rl_error_t *err)
-{
-  cleanup_close int fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-  char buf[24];
-  int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
-  if (fd < 0 || write(fd, buf, (size_t)len) != len)
-    return rl_make_error(err, errno, "move the container into its cgroup");
-  return 0;
-}
-
 pid_t rl_userns_clone_with(const struct rl_userns *u, int *sock, void (*before_maps)(void *ctx),
                            void *ctx, int cgroup_fd, rl_error_t *err)
 {
@@ -119,7 +109,7 @@ pid_t rl_userns_clone_with(const struct rl_userns *u, int *sock, void (*before_m
     rl_userns_hint(err);
     return -1;
   }
-  if ((cgroup_fd >= 0 && move_to_cgroup(cgroup_fd, pid, err) < 0) ||
+  if ((cgroup_fd >= 0 && rl_cgroup_put(cgroup_fd, pid, err) < 0) ||
       rl_idmap_apply(pid, &u->uidmap, &u->gidmap, u->deny_setgroups, err) < 0 ||
       rl_sync_send(sv[0], RL_SYNC_MAPS_DONE, 0, err) < 0) {
     close(sv[0]);
