@@ -224,6 +224,11 @@ void rl_net_to_json(const struct rl_net *n, const struct rl_net_opts *o, json_t 
 void rl_net_opts_from_json(json_t *config, enum rl_network_mode *mode, struct rl_net_opts *o);
 /* ps' PORTS cell: "127.0.0.1:8080->80/tcp, 0.0.0.0:9000-9001->9000-9001/udp". */
 char *rl_net_ports_text(json_t *ports);
+/* One entry of the record's "ports" into *p; false when a port is missing (0). */
+bool rl_net_port_from_json(json_t *v, struct rl_port *p);
+/* The host address of a published port as shown: "0.0.0.0" for every address,
+ * an IPv6 one in brackets (a new string). */
+char *rl_net_host_text(const char *ip);
 /* docker's {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}. */
 json_t *rl_net_ports_docker(json_t *ports);
 /* inspect's NetworkSettings. */

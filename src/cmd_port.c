@@ -31,23 +31,18 @@ static int print_ports(json_t *ports, int want, bool want_udp, const char *ref, 
   json_t *v;
   json_array_foreach(ports, i, v)
   {
-    const char *ip = json_string_value(json_object_get(v, "host_ip"));
-    bool udp = strcmp(json_string_value(json_object_get(v, "protocol")) ?: "tcp", "udp") == 0;
-    json_int_t hp = json_integer_value(json_object_get(v, "host_port"));
-    json_int_t cp = json_integer_value(json_object_get(v, "container_port"));
-    json_int_t n = json_integer_value(json_object_get(v, "range"));
-    bool v6 = ip && strchr(ip, ':');
-    cleanup_free char *host =
-        rl_xasprintf("%s%s%s", v6 ? "[" : "", ip && *ip ? ip : "0.0.0.0", v6 ? "]" : "");
-    for (json_int_t k = 0; k < (n > 0 ? n : 1); k++) {
-      if (want && (cp + k != want || udp != want_udp))
+    struct rl_port p;
+    rl_net_port_from_json(v, &p);
+    cleanup_free char *host = rl_net_host_text(p.host_ip);
+    for (unsigned k = 0; k < p.count; k++) {
+      if (want && ((int)(p.container_port + k) != want || p.udp != want_udp))
         continue;
       found++;
       if (want)
-        printf("%s:%lld\n", host, (long long)(hp + k));
+        printf("%s:%u\n", host, p.host_port + k);
       else
-        printf("%lld/%s -> %s:%lld\n", (long long)(cp + k), udp ? "udp" : "tcp", host,
-               (long long)(hp + k));
+        printf("%u/%s -> %s:%u\n", p.container_port + k, p.udp ? "udp" : "tcp", host,
+               p.host_port + k);
     }
   }
   if (want && found == 0) {

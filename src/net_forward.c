@@ -506,12 +506,9 @@ int rl_net_forward_ready(int status_fd, rl_error_t *err)
     return 0;
   if (st.host_port == 0)
     return rl_make_error(err, st.errnum, "start rless' port forwarder for slirp4netns: %s", st.op);
-  bool v6 = strchr(st.host_ip, ':') != NULL;
-  cleanup_free char *addr =
-      rl_xasprintf("%s%s%s:%u", v6 ? "[" : "", st.host_ip[0] ? st.host_ip : "0.0.0.0",
-                   v6 ? "]" : "", st.host_port);
-  rl_make_error(err, st.errnum, "publish host port %s (container port %u/tcp): %s", addr,
-                st.container_port, st.op);
+  cleanup_free char *addr = rl_net_host_text(st.host_ip);
+  rl_make_error(err, st.errnum, "publish host port %s:%u (container port %u/tcp): %s", addr,
+                st.host_port, st.container_port, st.op);
   if (st.errnum == EADDRINUSE)
     return rl_error_hint(err,
                          "something on the host has port %u already (`ss -tlpn` shows what): "

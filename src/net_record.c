@@ -44,22 +44,34 @@ static char *target_of(json_t *v)
   return s && strncmp(s, "container:", 10) == 0 && s[10] ? rl_xstrdup(s + 10) : NULL;
 }
 
+bool rl_net_port_from_json(json_t *v, struct rl_port *p)
+{
+  *p = (struct rl_port){.count = 1};
+  const char *ip = json_string_value(json_object_get(v, "host_ip"));
+  snprintf(p->host_ip, sizeof(p->host_ip), "%s", ip ? ip : "");
+  p->host_port = (uint16_t)json_integer_value(json_object_get(v, "host_port"));
+  p->container_port = (uint16_t)json_integer_value(json_object_get(v, "container_port"));
+  json_int_t range = json_integer_value(json_object_get(v, "range"));
+  p->count = range > 0 && range <= 65535 ? (uint16_t)range : 1;
+  const char *proto = json_string_value(json_object_get(v, "protocol"));
+  p->udp = proto && strcmp(proto, "udp") == 0;
+  return p->container_port != 0 && p->host_port != 0;
+}
+
+char *rl_net_host_text(const char *ip)
+{
+  bool v6 = strchr(ip, ':') != NULL;
+  return rl_xasprintf("%s%s%s", v6 ? "[" : "", *ip ? ip : "0.0.0.0", v6 ? "]" : "");
+}
+
 static void ports_from_json(json_t *a, struct rl_net_opts *o)
 {
   size_t i;
   json_t *v;
   json_array_foreach(a, i, v)
   {
-    struct rl_port p = {.count = 1};
-    const char *ip = json_string_value(json_object_get(v, "host_ip"));
-    snprintf(p.host_ip, sizeof(p.host_ip), "%s", ip ? ip : "");
-    p.host_port = (uint16_t)json_integer_value(json_object_get(v, "host_port"));
-    p.container_port = (uint16_t)json_integer_value(json_object_get(v, "container_port"));
-    json_int_t range = json_integer_value(json_object_get(v, "range"));
-    p.count = range > 0 && range <= 65535 ? (uint16_t)range : 1;
-    const char *proto = json_string_value(json_object_get(v, "protocol"));
-    p.udp = proto && strcmp(proto, "udp") == 0;
-    if (p.container_port == 0 || p.host_port == 0)
+    struct rl_port p;
+    if (!rl_net_port_from_json(v, &p))
       continue;
     o->ports = rl_xrealloc(o->ports, (o->n_ports + 1) * sizeof(*o->ports));
     o->ports[o->n_ports++] = p;
@@ -83,10 +95,9 @@ void rl_net_opts_from_json(json_t *config, enum rl_network_mode *mode, struct rl
   o->ipc_container = target_of(json_object_get(config, "ipc"));
 }
 
-static char *range_text(json_int_t first, json_int_t count)
+static char *range_text(unsigned first, unsigned count)
 {
-  return count > 1 ? rl_xasprintf("%lld-%lld", (long long)first, (long long)(first + count - 1))
-                   : rl_xasprintf("%lld", (long long)first);
+  return count > 1 ? rl_xasprintf("%u-%u", first, first + count - 1) : rl_xasprintf("%u", first);
 }
 
 char *rl_net_ports_text(json_t *ports)
@@ -96,16 +107,13 @@ char *rl_net_ports_text(json_t *ports)
   json_t *v;
   json_array_foreach(ports, i, v)
   {
-    const char *ip = json_string_value(json_object_get(v, "host_ip"));
-    const char *proto = json_string_value(json_object_get(v, "protocol"));
-    json_int_t count = json_integer_value(json_object_get(v, "range"));
-    cleanup_free char *h = range_text(json_integer_value(json_object_get(v, "host_port")), count);
-    cleanup_free char *c =
-        range_text(json_integer_value(json_object_get(v, "container_port")), count);
-    bool v6 = ip && strchr(ip, ':');
+    struct rl_port p;
+    rl_net_port_from_json(v, &p);
+    cleanup_free char *host = rl_net_host_text(p.host_ip);
+    cleanup_free char *h = range_text(p.host_port, p.count);
+    cleanup_free char *c = range_text(p.container_port, p.count);
     char *next =
-        rl_xasprintf("%s%s%s%s%s:%s->%s/%s", s, *s ? ", " : "", v6 ? "[" : "",
-                     ip && *ip ? ip : "0.0.0.0", v6 ? "]" : "", h, c, proto ? proto : "tcp");
+        rl_xasprintf("%s%s%s:%s->%s/%s", s, *s ? ", " : "", host, h, c, p.udp ? "udp" : "tcp");
     free(s);
     s = next;
   }
@@ -119,19 +127,17 @@ json_t *rl_net_ports_docker(json_t *ports)
   json_t *v;
   json_array_foreach(ports, i, v)
   {
-    const char *ip = json_string_value(json_object_get(v, "host_ip"));
-    const char *proto = json_string_value(json_object_get(v, "protocol"));
-    json_int_t hp = json_integer_value(json_object_get(v, "host_port"));
-    json_int_t cp = json_integer_value(json_object_get(v, "container_port"));
-    json_int_t count = json_integer_value(json_object_get(v, "range"));
-    for (json_int_t k = 0; k < (count > 0 ? count : 1); k++) {
-      cleanup_free char *key = rl_xasprintf("%lld/%s", (long long)(cp + k), proto ? proto : "tcp");
-      cleanup_free char *port = rl_xasprintf("%lld", (long long)(hp + k));
+    struct rl_port p;
+    rl_net_port_from_json(v, &p);
+    for (unsigned k = 0; k < p.count; k++) {
+      cleanup_free char *key = rl_xasprintf("%u/%s", p.container_port + k, p.udp ? "udp" : "tcp");
+      cleanup_free char *port = rl_xasprintf("%u", p.host_port + k);
       json_t *list = json_object_get(o, key);
       if (list == NULL)
         json_object_set_new(o, key, list = json_array());
-      json_array_append_new(
-          list, json_pack("{s:s, s:s}", "HostIp", ip && *ip ? ip : "0.0.0.0", "HostPort", port));
+      json_array_append_new(list,
+                            json_pack("{s:s, s:s}", "HostIp", p.host_ip[0] ? p.host_ip : "0.0.0.0",
+                                      "HostPort", port));
     }
   }
   return o;
