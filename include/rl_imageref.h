@@ -22,6 +22,11 @@ int rl_imageref_parse(const char *s, struct rl_imageref *out, rl_error_t *err);
 void rl_imageref_free(struct rl_imageref *r);
 /* "registry/repository[:tag][@digest]" (registry omitted when NULL). */
 char *rl_imageref_string(const struct rl_imageref *r);
+
+/* docker's NameTotalLengthMax: the limit on rl_imageref_name_len. */
+#define RL_IMAGEREF_NAME_MAX 255
+/* Length of the canonical name REGISTRY/REPOSITORY (docker.io's library/ counts). */
+size_t rl_imageref_name_len(const struct rl_imageref *r);
 /* A registry name alone (`rless login`, the config's hosts): host[:port] by
  * the same rules as a reference's registry; index.docker.io is folded to
  * docker.io.  *out is the canonical name (free it). */

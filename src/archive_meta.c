@@ -54,17 +54,17 @@ int rl_archive_name_normalize(const char *name, bool docker, char **out, rl_erro
   cleanup_free char *reg = rl_xstrdup(registry);
   cleanup_free char *repository = default_repository(name, &ref, reg);
   cleanup_free char *latest = ref.tag || ref.digest ? NULL : rl_xstrdup("latest");
-  /* docker's 255 characters are of the whole name, the registry added here included. */
-  if (strlen(reg) + 1 + strlen(repository) > 255) {
-    cleanup_free char *sh = shown(name);
-    rl_imageref_free(&ref);
-    return rl_make_error(err, 0, "image name `%s`: longer than 255 characters as `%s/...`", sh,
-                         reg);
-  }
   struct rl_imageref full = {.registry = reg,
                              .repository = repository,
                              .tag = latest ? latest : ref.tag,
                              .digest = ref.digest};
+  /* docker's limit is on the whole name, the registry added here included. */
+  if (rl_imageref_name_len(&full) > RL_IMAGEREF_NAME_MAX) {
+    cleanup_free char *sh = shown(name);
+    rl_imageref_free(&ref);
+    return rl_make_error(err, 0, "image name `%s`: longer than %d characters as `%s/...`", sh,
+                         RL_IMAGEREF_NAME_MAX, reg);
+  }
   *out = rl_imageref_string(&full);
   rl_imageref_free(&ref);
   if (*out == NULL)

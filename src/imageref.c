@@ -29,9 +29,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 255 /* docker's NameTotalLengthMax */
-#define TAG_MAX_LEN  128 /* docker's tag grammar: one char + up to 127 */
-#define CONF_MAX     (1 << 20)
+#define TAG_MAX_LEN 128 /* docker's tag grammar: one char + up to 127 */
+#define CONF_MAX    (1 << 20)
 
 #define cleanup_json __attribute__((cleanup(json_decrefp)))
 
@@ -239,8 +238,7 @@ static void set_names(struct rl_imageref *out, const char *name, size_t n, size_
     out->repository = rl_xstrndup(path, pn);
 }
 
-/* docker's limit is on the canonical name: docker.io's library/ counts. */
-static size_t full_name_len(const struct rl_imageref *r)
+size_t rl_imageref_name_len(const struct rl_imageref *r)
 {
   return (r->registry ? strlen(r->registry) + 1 : 0) + strlen(r->repository);
 }
@@ -256,9 +254,10 @@ static int parse_name(const char *s, struct rl_imageref *out, rl_error_t *err)
   size_t n = colon ? (size_t)(colon - s) : len;
   if (n == 0)
     return bad_ref(err, s, rl_xstrdup("the repository name is missing"));
-  if (n > NAME_MAX_LEN)
-    return bad_ref(err, s,
-                   rl_xasprintf("the name is %zu characters long (at most %d)", n, NAME_MAX_LEN));
+  if (n > RL_IMAGEREF_NAME_MAX)
+    return bad_ref(
+        err, s,
+        rl_xasprintf("the name is %zu characters long (at most %d)", n, RL_IMAGEREF_NAME_MAX));
   size_t dn = domain_len(s, n);
   char *why = dn ? domain_problem(s, dn) : NULL;
   if (why == NULL)
@@ -273,9 +272,9 @@ static int parse_name(const char *s, struct rl_imageref *out, rl_error_t *err)
   if (why)
     return bad_ref(err, s, why);
   set_names(out, s, n, dn);
-  if (full_name_len(out) > NAME_MAX_LEN) {
+  if (rl_imageref_name_len(out) > RL_IMAGEREF_NAME_MAX) {
     why = rl_xasprintf("the name is %zu characters long with docker.io's library/ (at most %d)",
-                       full_name_len(out), NAME_MAX_LEN);
+                       rl_imageref_name_len(out), RL_IMAGEREF_NAME_MAX);
     rl_imageref_free(out);
     return bad_ref(err, s, why);
   }
@@ -316,8 +315,8 @@ int rl_imageref_parse_registry(const char *s, char **out, rl_error_t *err)
   cleanup_free char *why = NULL;
   if (s == NULL || *s == '\0')
     why = rl_xstrdup("the name is empty");
-  else if (strlen(s) > NAME_MAX_LEN)
-    why = rl_xasprintf("longer than %d characters", NAME_MAX_LEN);
+  else if (strlen(s) > RL_IMAGEREF_NAME_MAX)
+    why = rl_xasprintf("longer than %d characters", RL_IMAGEREF_NAME_MAX);
   else if (strchr(s, '/'))
     why = rl_xstrdup("a registry is a host[:port], without a scheme or a path");
   else
@@ -726,10 +725,11 @@ int rl_imageref_resolve(const char *name, const struct rl_registries_conf *c,
     search_candidates(&ref, c->search, list);
     *n = ns;
     for (size_t i = 0; i < ns && r == 0; i++)
-      if (full_name_len(&list[i]) > NAME_MAX_LEN)
-        r = rl_make_error(
-            err, 0, "short name `%s`: `%s/%s` would be %zu characters long (at most %d)", name,
-            list[i].registry, list[i].repository, full_name_len(&list[i]), NAME_MAX_LEN);
+      if (rl_imageref_name_len(&list[i]) > RL_IMAGEREF_NAME_MAX)
+        r = rl_make_error(err, 0,
+                          "short name `%s`: `%s/%s` would be %zu characters long (at most %d)",
+                          name, list[i].registry, list[i].repository,
+                          rl_imageref_name_len(&list[i]), RL_IMAGEREF_NAME_MAX);
     for (size_t i = 0; i < ns && r < 0; i++)
       rl_imageref_free(&list[i]);
   }

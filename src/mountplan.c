@@ -16,8 +16,6 @@ static const char *const readonly_paths[] = {
     "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
-/* Before the volumes, so `-v FILE:/etc/hosts` wins. */
-
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 static const char *const dev_links[][2] = {
@@ -113,6 +111,7 @@ void rl_mount_plan_build(const struct rl_mount_cfg *c, struct rl_mount_plan *p)
    * where the masks' paths do not lead. */
   for (size_t i = 0; i < p->n; i++)
     p->m[i].plain = true;
+  /* Before the volumes, so `-v FILE:/etc/hosts` wins. */
   for (size_t i = 0; c->etc_prefix && i < RL_ARRAY_SIZE(rl_etc_file_names); i++) {
     cleanup_free char *src = rl_xasprintf("%s%s", c->etc_prefix, rl_etc_file_names[i]);
     cleanup_free char *dst = rl_xasprintf("/etc/%s", rl_etc_file_names[i]);

@@ -824,15 +824,17 @@ static int trial_build(const struct rl_seccomp_profile *prof, const char *origin
 }
 
 /* Parse and build once (for the default capabilities, without loading):
- * what libseccomp would refuse in the container is refused now. */
-static int cfg_set_profile(struct rl_seccomp_cfg *cfg, json_t *root, const char *origin,
+ * what libseccomp would refuse in the container is refused now.  `trial`:
+ * a profile from a file, not yet built here (a recorded one was, when its
+ * container was made: exec and start need no second child for it). */
+static int cfg_set_profile(struct rl_seccomp_cfg *cfg, json_t *root, const char *origin, bool trial,
                            rl_error_t *err)
 {
   scmp_filter_ctx ctx = NULL;
   struct rl_seccomp_profile prof;
   if (rl_seccomp_profile_parse(root, origin, &prof, err) < 0)
     return -1;
-  if (trial_build(&prof, origin, err) < 0 || build(&prof, 0, origin, &ctx, err) < 0) {
+  if ((trial && trial_build(&prof, origin, err) < 0) || build(&prof, 0, origin, &ctx, err) < 0) {
     rl_seccomp_profile_free(&prof);
     return -1;
   }
@@ -862,7 +864,7 @@ static int load_profile(const char *path, struct rl_seccomp_cfg *cfg, rl_error_t
   if (root == NULL)
     return rl_make_error(err, 0, "seccomp profile `%s`: line %d column %d: %s", path, jerr.line,
                          jerr.column, jerr.text);
-  int r = cfg_set_profile(cfg, root, path, err);
+  int r = cfg_set_profile(cfg, root, path, true, err);
   json_decref(root);
   return r;
 }
@@ -897,7 +899,7 @@ int rl_seccomp_cfg_from_json(json_t *v, struct rl_seccomp_cfg *cfg, rl_error_t *
   if (json_is_string(v))
     return rl_seccomp_opt(json_string_value(v), cfg, err);
   if (json_is_object(v))
-    return cfg_set_profile(cfg, v, RECORDED_ORIGIN, err);
+    return cfg_set_profile(cfg, v, RECORDED_ORIGIN, false, err);
   return rl_make_error(err, 0,
                        "container config: `seccomp` is neither null, a string nor a "
                        "profile object");

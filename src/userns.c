@@ -31,7 +31,7 @@ int rl_userns_plan(enum rl_userns_mode requested, bool quiet, struct rl_userns *
   u->host_gid = getgid();
   struct passwd *pw = getpwuid(u->host_uid);
   const char *name = pw ? pw->pw_name : NULL;
-  struct rl_subids ids = {0};
+  __attribute__((cleanup(rl_subids_free))) struct rl_subids ids = {0};
   if (u->mode != RL_USERNS_SINGLE && rl_subids_lookup(name, u->host_uid, &ids, err) < 0)
     return -1;
   bool have = ids.nuid > 0 && ids.ngid > 0;
@@ -44,12 +44,8 @@ int rl_userns_plan(enum rl_userns_mode requested, bool quiet, struct rl_userns *
   }
   if (!have)
     ids.nuid = ids.ngid = 0;
-  int r = rl_idmap_build(u->mode, u->host_uid, ids.uid, ids.nuid, &u->uidmap, err) < 0 ||
-                  rl_idmap_build(u->mode, u->host_gid, ids.gid, ids.ngid, &u->gidmap, err) < 0
-              ? -1
-              : 0;
-  rl_subids_free(&ids);
-  if (r < 0)
+  if (rl_idmap_build(u->mode, u->host_uid, ids.uid, ids.nuid, &u->uidmap, err) < 0 ||
+      rl_idmap_build(u->mode, u->host_gid, ids.gid, ids.ngid, &u->gidmap, err) < 0)
     return -1;
   u->deny_setgroups = u->gidmap.n == 1 && u->gidmap.e[0].count == 1;
   return 0;

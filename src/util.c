@@ -193,15 +193,13 @@ int rl_write_file_atomic(const char *path, const void *data, size_t len, unsigne
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0)
     return -1;
+  /* close() after a failed write leaves that write's errno (it succeeds). */
   int r = rl_write_all(fd, data, len);
-  int saved = errno;
-  if (close(fd) < 0 && r == 0) {
+  if (close(fd) < 0)
     r = -1;
-    saved = errno;
-  }
   if (r == 0 && rename(tmp, path) == 0)
     return 0;
-  saved = r == 0 ? errno : saved;
+  int saved = errno;
   unlink(tmp);
   errno = saved;
   return -1;
