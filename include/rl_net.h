@@ -200,6 +200,12 @@ void rl_net_helper_stop(struct rl_net_helper *h);
 /* Does this network get the forwarder (slirp4netns, TCP ports, not
  * port_handler=slirp4netns)? */
 bool rl_net_forwards(const struct rl_net *n);
+/* First steps of a fork of rless that serves the container's network (a
+ * helper before its exec, the forwarder): killed with rless, a session of
+ * its own (no terminal's ^C or hangup), no blocked signals, /dev/null on 0
+ * and 1, err_fd (or, when -1, the inherited stderr) on 2, fds[i] at 3 + i.
+ * _exit()s when it cannot. */
+void rl_net_child_setup(pid_t parent, const int *fds, size_t nfds, int err_fd);
 /* Fork the forwarder: it binds every published TCP port on the host, joins
  * the user and network namespaces `ns` (user, net), and from then on relays
  * each connection to 127.0.0.1:CONTAINER_PORT in the container.  It ends

@@ -404,23 +404,6 @@ __attribute__((noreturn)) static void serve(struct fwd *f)
   }
 }
 
-/* Its fds at FD_USERNS.. and /dev/null on 0 and 1 (a terminal or a pipe
- * someone reads to its end); stderr stays for --log-level debug. */
-static void own_fds(const int ns[2], int exit_fd, int status)
-{
-  int want[] = {ns[0], ns[1], exit_fd, status}, tmp[RL_ARRAY_SIZE(want)];
-  for (size_t i = 0; i < RL_ARRAY_SIZE(want); i++)
-    if ((tmp[i] = fcntl(want[i], F_DUPFD_CLOEXEC, FD_FIRST_FREE + 16)) < 0)
-      _exit(RL_EXIT_FAILURE);
-  for (size_t i = 0; i < RL_ARRAY_SIZE(want); i++)
-    if (dup3(tmp[i], FD_USERNS + (int)i, O_CLOEXEC) < 0)
-      _exit(RL_EXIT_FAILURE);
-  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
-    _exit(RL_EXIT_FAILURE);
-  close_range(FD_FIRST_FREE, ~0U, 0);
-}
-
 static void join_container(void)
 {
   if (setns(FD_USERNS, CLONE_NEWUSER) < 0)
@@ -439,16 +422,13 @@ static void join_container(void)
 __attribute__((noreturn)) static void forwarder(const struct rl_net *n, const int ns[2],
                                                 int exit_fd, int status, pid_t parent)
 {
-  sigset_t none;
   struct rlimit rl;
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
-    _exit(RL_EXIT_FAILURE);
+  /* stderr stays for --log-level debug; then every fd but its own goes */
+  const int own[] = {ns[0], ns[1], exit_fd, status};
+  rl_net_child_setup(parent, own, RL_ARRAY_SIZE(own), -1);
+  close_range(FD_FIRST_FREE, ~0U, 0);
   prctl(PR_SET_NAME, "rless-forward", 0, 0, 0);
-  setsid(); /* no terminal's SIGINT or SIGHUP: it ends with the container only */
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL); /* rless blocks what it reads from a signalfd */
-  signal(SIGPIPE, SIG_IGN);              /* a peer gone is an EPIPE from splice */
-  own_fds(ns, exit_fd, status);
+  signal(SIGPIPE, SIG_IGN); /* a peer gone is an EPIPE from splice */
   struct fwd f = {.exit_ref = {.kind = REF_EXIT}};
   if ((f.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
     fail(errno, "epoll_create1", NULL, 0);

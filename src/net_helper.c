@@ -106,22 +106,17 @@ int rl_net_wait_ready(const struct rl_net *n, int sock, rl_error_t *err)
 
 #define N_FDS 4 /* what a helper gets at fds 3.. */
 
-__attribute__((noreturn)) static void exec_helper(const char *path, char **argv, const int *fds,
-                                                  size_t nfds, int log, pid_t parent)
+void rl_net_child_setup(pid_t parent, const int *fds, size_t nfds, int err_fd)
 {
   sigset_t none;
   int tmp[N_FDS];
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+  if (nfds > N_FDS || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
     _exit(RL_EXIT_FAILURE);
-  /* Out of rless' process group: a terminal's ^C or hangup is for the
-   * container (rless forwards it), the helper ends with the container. */
   setsid();
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL); /* rless blocks what it reads from a signalfd */
-  signal(SIGHUP, SIG_DFL);               /* the monitor ignores it */
-  signal(SIGPIPE, SIG_DFL);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(log, 2) < 0)
+  if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || (err_fd >= 0 && dup2(err_fd, 2) < 0))
     _exit(RL_EXIT_FAILURE);
   /* Out of the way first, so no target overwrites a source. */
   for (size_t i = 0; i < nfds; i++)
@@ -130,6 +125,14 @@ __attribute__((noreturn)) static void exec_helper(const char *path, char **argv,
   for (size_t i = 0; i < nfds; i++)
     if (dup2(tmp[i], 3 + (int)i) < 0)
       _exit(RL_EXIT_FAILURE);
+}
+
+__attribute__((noreturn)) static void exec_helper(const char *path, char **argv, const int *fds,
+                                                  size_t nfds, int log, pid_t parent)
+{
+  rl_net_child_setup(parent, fds, nfds, log);
+  signal(SIGHUP, SIG_DFL); /* the monitor ignores it */
+  signal(SIGPIPE, SIG_DFL);
   execv(path, argv);
   dprintf(2, "exec `%s`: %s\n", path, strerror(errno));
   _exit(RL_EXIT_NOTFOUND);
