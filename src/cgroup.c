@@ -119,6 +119,8 @@ static int enable_controllers(int basefd, const char *base, const rl_strv_t *wan
 static int choose(const struct rl_host_cgroup *h, const char *base, const rl_strv_t *needed,
                   const struct rl_cgroup_file *f, size_t nf, rl_strv_t *want, rl_error_t *err)
 {
+  if (strcmp(base, h->dir) == 0) /* what the probe read already */
+    return rl_cgroup_decide(h, base, &h->controllers, f, nf, needed, want, err);
   cleanup_free char *path = rl_xasprintf("%s/cgroup.controllers", base);
   cleanup_free char *text = rl_read_file_at(AT_FDCWD, path, 4096, NULL);
   cleanup_strv rl_strv_t have = {0};

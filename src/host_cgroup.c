@@ -228,7 +228,11 @@ void rl_host_cgroup_probe(struct rl_host_cgroup *c)
   }
   if (c->dir) {
     c->writable = access(c->dir, W_OK) == 0;
-    read_controllers(c->dir, &c->controllers);
+    if (m.mount && strcmp(c->dir, m.mount) == 0) /* in the root cgroup: the file just read */
+      for (size_t i = 0; i < c->root_controllers.n; i++)
+        rl_strv_push(&c->controllers, c->root_controllers.v[i]);
+    else
+      read_controllers(c->dir, &c->controllers);
   }
   c->mount = rl_steal_ptr(&m.mount);
   rl_cgroup_mounts_free(&m);
