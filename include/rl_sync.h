@@ -36,10 +36,12 @@ int rl_sync_recv(int fd, struct rl_sync_msg *m, rl_error_t *err);
 void rl_sync_send_error(int fd, rl_error_t e);
 /* Rebuild an error received as RL_SYNC_ERROR into *err. */
 int rl_sync_to_error(const struct rl_sync_msg *m, rl_error_t *err);
-/* fork, and send the child's pid as RL_SYNC_PID from the parent before the
- * child returns: the child may send on the same socket (its pty, in two
- * messages), which must not interleave with the pid.  0 in the child, its
- * pid in the parent, -1 with *err (`what` names the fork). */
-pid_t rl_sync_fork_send_pid(int sock, const char *what, rl_error_t *err);
+/* Run fn on a copy of `arg` (arg_len bytes) in a new process that shares
+ * this one's memory, and whose first message on `sock` is its own pid as
+ * RL_SYNC_PID (the pid namespace it is pid 1 of cannot tell it otherwise).
+ * After a successful return the caller must only _exit: the memory is the
+ * new process's now.  -1 with *err (`what` names the process). */
+int rl_sync_handoff(int sock, const char *what, void (*fn)(void *arg), const void *arg,
+                    size_t arg_len, rl_error_t *err);
 
 #endif

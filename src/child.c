@@ -159,6 +159,17 @@ __attribute__((noreturn)) static void container_init(const struct rl_container *
   _exit(RL_EXIT_FAILURE);
 }
 
+struct pid1_arg {
+  const struct rl_container *c; /* in rless' frames, which this process leaves alone */
+  int sock, rootfd;
+};
+
+__attribute__((noreturn)) static void pid1_main(void *arg)
+{
+  const struct pid1_arg *a = arg;
+  container_init(a->c, a->sock, a->rootfd);
+}
+
 /* The mount namespace comes first and the root filesystem is mounted before
  * the pid namespace exists, so a fuse-overlayfs daemon started here stays
  * outside the container's pid namespace (pid 1 is the workload). */
@@ -195,10 +206,8 @@ __attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int s
   if ((flags & CLONE_NEWNET) &&
       (loopback_up(&err) < 0 || rl_net_child_netns(&c->net, sock, &err) < 0))
     fail(sock, &err);
-  pid_t pid = rl_sync_fork_send_pid(sock, "fork the container's pid 1", &err);
-  if (pid < 0)
+  struct pid1_arg a = {.c = c, .sock = sock, .rootfd = rootfd};
+  if (rl_sync_handoff(sock, "start the container's pid 1", pid1_main, &a, sizeof(a), &err) < 0)
     fail(sock, &err);
-  if (pid == 0)
-    container_init(c, sock, rootfd);
   _exit(0);
 }

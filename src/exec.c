@@ -154,6 +154,17 @@ __attribute__((noreturn)) static void process_main(const struct exec_job *x, int
   _exit(RL_EXIT_FAILURE);
 }
 
+struct process_arg {
+  const struct exec_job *x; /* in rless' frames, which the joiner leaves alone */
+  int sock;
+};
+
+__attribute__((noreturn)) static void process_start(void *arg)
+{
+  const struct process_arg *a = arg;
+  process_main(a->x, a->sock);
+}
+
 __attribute__((noreturn)) static void joiner_main(const struct exec_job *x, int sock)
 {
   rl_error_t err = NULL;
@@ -167,11 +178,10 @@ __attribute__((noreturn)) static void joiner_main(const struct exec_job *x, int 
   if ((x->j.cgroup && rl_cgroup_enter(x->j.cgroup, &err) < 0) ||
       rl_nsjoin_enter(&x->j, x->j.flags, &err) < 0)
     fail(sock, &err);
-  pid_t pid = rl_sync_fork_send_pid(sock, "fork into the container's pid namespace", &err);
-  if (pid < 0)
+  struct process_arg a = {.x = x, .sock = sock};
+  if (rl_sync_handoff(sock, "start the process in the container's pid namespace", process_start, &a,
+                      sizeof(a), &err) < 0)
     fail(sock, &err);
-  if (pid == 0)
-    process_main(x, sock);
   _exit(0);
 }
 
