@@ -27,10 +27,13 @@ struct rl_container {
   uint64_t caps;
   struct rl_seccomp_cfg seccomp;
   /* The filter compiled in the child while its maps are written; pid 1
-   * loads it last before exec.  On failure `seccomp_err` says why. */
+   * loads it last before exec. */
   struct rl_seccomp_prog seccomp_prog;
-  rl_error_t seccomp_err; /* --security-opt seccomp=, unconfined with --privileged */
-  int init_fd;            /* rless-init, sealed memfd: every exec goes through it */
+  /* rless-init, a sealed memfd copied by the child while its maps are
+   * written, before any of the container exists: every exec goes through
+   * it, never through a file on the host (rl_proc_exec). */
+  int init_fd;
+  rl_error_t early_err; /* why that work of the child failed, if it did */
   char *hostname;
   struct rl_mount_cfg mounts;
   /* What runs, after the image config and the options are merged (an
@@ -43,7 +46,7 @@ struct rl_container {
   char *image_id;      /* config digest of the image, NULL with --rootfs */
   char *state_dir;     /* <data>/containers/<id> for an image, else NULL */
   char *etc_prefix;    /* its hostname, hosts and resolv.conf: this + name (rl_etcfiles.h) */
-  bool etc_owned;      /* removed with the container (--rootfs) */
+  bool etc_private;    /* --rootfs: on a tmpfs of its mount namespace (rl_container_write_etc) */
   bool has_winsize;    /* -t and the host has a terminal: its size at start */
   /* Detached (-d) runs: pid 1's stdin/stdout/stderr (-1: inherit rless'),
    * and where the monitor logs them. */
@@ -64,6 +67,8 @@ struct rl_container {
  * checked before clone is checked here so errors come early. */
 int rl_container_prepare(struct rl_container *c, struct rl_run_opts *o, rl_error_t *err);
 void rl_container_free(struct rl_container *c);
+/* Write its hostname, hosts and resolv.conf files at etc_prefix. */
+int rl_container_write_etc(const struct rl_container *c, rl_error_t *err);
 /* The same with the root filesystem, command and dirs from `source` (the
  * container `id` already exists: `rless start`). */
 int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, const char *id,

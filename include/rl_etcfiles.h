@@ -39,7 +39,5 @@ struct rl_etc_spec {
 extern const char *const rl_etc_file_names[3];
 /* Write the three files. */
 int rl_etc_files_write(const char *prefix, const struct rl_etc_spec *e, rl_error_t *err);
-/* Remove them (ENOENT is fine). */
-void rl_etc_files_remove(const char *prefix);
 
 #endif

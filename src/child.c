@@ -119,11 +119,6 @@ out:
 
 static int exec_command(const struct rl_container *c, rl_strv_t *env, rl_error_t *err)
 {
-  if (c->seccomp_err) {
-    rl_error_free(err);
-    *err = c->seccomp_err; /* this process exits with it: no double free */
-    return -1;
-  }
   return rl_proc_exec(c->argv.v, env, &c->seccomp, &c->seccomp_prog, c->caps, c->init_fd,
                       c->opts->init, err);
 }
@@ -170,6 +165,19 @@ __attribute__((noreturn)) static void pid1_main(void *arg)
   container_init(a->c, a->sock, a->rootfd);
 }
 
+/* A --rootfs container's etc files, on a tmpfs over <runtime dir>/etc that
+ * only this mount namespace sees (container.c, etc_files). */
+static int private_etc(const struct rl_container *c, rl_error_t *err)
+{
+  cleanup_free char *dir = rl_xstrndup(c->etc_prefix, strlen(c->etc_prefix) - 1);
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    return rl_make_error(err, errno, "create `%s`", dir);
+  if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            "mode=0700,size=256k,nr_inodes=16") < 0)
+    return rl_make_error(err, errno, "mount a tmpfs on `%s` for the container's /etc files", dir);
+  return rl_container_write_etc(c, err);
+}
+
 /* The mount namespace comes first and the root filesystem is mounted before
  * the pid namespace exists, so a fuse-overlayfs daemon started here stays
  * outside the container's pid namespace (pid 1 is the workload). */
@@ -182,6 +190,8 @@ static int open_rootfs(const struct rl_container *c, int sock, rl_error_t *err)
   }
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return rl_make_error(err, errno, "make `/` private in the container's mount namespace");
+  if (c->etc_private && private_etc(c, err) < 0)
+    return -1;
   pid_t helper = -1;
   int fd = rl_rootfs_open(&c->rootfs, &helper, err);
   if (helper > 0 && rl_sync_send(sock, RL_SYNC_HELPER, helper, err) < 0)
@@ -191,7 +201,9 @@ static int open_rootfs(const struct rl_container *c, int sock, rl_error_t *err)
 
 __attribute__((noreturn)) void rl_child_main(const struct rl_container *c, int sock)
 {
-  rl_error_t err = NULL;
+  rl_error_t err = c->early_err; /* this process exits with it: no double free */
+  if (err)
+    fail(sock, &err);
   int rootfd = open_rootfs(c, sock, &err);
   if (rootfd < 0)
     fail(sock, &err);

@@ -74,10 +74,14 @@ static int prepare_dir(struct rl_container *c, const struct rl_run_opts *o, rl_e
   return 0;
 }
 
-/* hostname, hosts, resolv.conf: in the container's dir for an image; for
- * --rootfs as etc-ID-NAME in the (private) runtime dir, removed with the
- * container. */
-static int etc_files(struct rl_container *c, const struct rl_run_opts *o, rl_error_t *err)
+/* hostname, hosts, resolv.conf.  An image's are files in its container dir
+ * (they live as long as it; `start` reuses the dir).  A --rootfs
+ * container's are written by its first process on a tmpfs over
+ * <runtime dir>/etc in the container's own mount namespace
+ * (rl_child_main): nothing on the host to remove, or to leave behind when
+ * rless is killed, and no creates and unlinks on a disk on every start and
+ * exit (0.2-0.3 ms on ext4). */
+static int etc_files(struct rl_container *c, rl_error_t *err)
 {
   if (c->state_dir) {
     c->etc_prefix = rl_xasprintf("%s/", c->state_dir);
@@ -85,11 +89,17 @@ static int etc_files(struct rl_container *c, const struct rl_run_opts *o, rl_err
     cleanup_free char *run = rl_runtime_dir(NULL, err);
     if (run == NULL)
       return -1;
-    c->etc_prefix = rl_xasprintf("%s/etc-%s-", run, c->id);
-    c->etc_owned = true;
+    c->etc_prefix = rl_xasprintf("%s/etc/", run);
+    c->etc_private = true;
   }
   c->mounts.etc_prefix = c->etc_prefix;
   c->mounts.etc_create = c->state_dir != NULL;
+  return c->etc_private ? 0 : rl_container_write_etc(c, err);
+}
+
+int rl_container_write_etc(const struct rl_container *c, rl_error_t *err)
+{
+  const struct rl_run_opts *o = c->opts;
   struct rl_etc_spec e = {.hostname = c->hostname,
                           .add_hosts = &o->add_hosts,
                           .dns = &o->dns,
@@ -135,10 +145,6 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
     return -1;
   if (source(c, ctx, err) < 0)
     return -1;
-  /* Before anything of the container exists: its processes start from
-   * this copy, never from a file on the host (rl_proc_exec). */
-  if ((c->init_fd = rl_init_memfd(err)) < 0)
-    return -1;
   c->hostname = o->hostname ? rl_xstrdup(o->hostname) : rl_xstrndup(c->id, 12);
   c->mounts.volumes = o->volumes;
   c->mounts.n_volumes = o->n_volumes;
@@ -148,7 +154,7 @@ int rl_container_prepare_from(struct rl_container *c, struct rl_run_opts *o, con
   c->mounts.mask = &o->mask;
   c->mounts.unmask = &o->unmask;
   c->mounts.privileged = o->privileged;
-  return etc_files(c, o, err);
+  return etc_files(c, err);
 }
 
 void rl_container_free(struct rl_container *c)
@@ -164,8 +170,6 @@ void rl_container_free(struct rl_container *c)
   if (c->init_fd >= 0)
     close(c->init_fd);
   free(c->hostname);
-  if (c->etc_owned)
-    rl_etc_files_remove(c->etc_prefix);
   free(c->etc_prefix);
   rl_seccomp_cfg_free(&c->seccomp);
   rl_seccomp_prog_free(&c->seccomp_prog);

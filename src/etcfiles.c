@@ -127,11 +127,3 @@ int rl_etc_files_write(const char *prefix, const struct rl_etc_spec *e, rl_error
       return -1;
   return 0;
 }
-
-void rl_etc_files_remove(const char *prefix)
-{
-  for (size_t i = 0; i < RL_ARRAY_SIZE(rl_etc_file_names); i++) {
-    cleanup_free char *path = rl_xasprintf("%s%s", prefix, rl_etc_file_names[i]);
-    unlink(path);
-  }
-}

@@ -5,6 +5,7 @@
 #include "rl_ctrlog.h"
 #include "rl_nsjoin.h"
 #include "rl_paths.h"
+#include "rl_proc.h"
 #include "rl_sync.h"
 
 #include <errno.h>
@@ -291,14 +292,17 @@ static void take_log_pipes(struct rl_container *c, struct run_state *s)
   c->log_out = c->log_err = -1;
 }
 
-/* In the child (its own copy of c) while the parent writes its maps. */
-static void compile_seccomp(void *ctx)
+/* In the child (its own copy of c) while the parent writes its maps: the
+ * seccomp filter and the copy of rless-init, off the parent's path to the
+ * clone.  A failure waits in early_err for the child to report it. */
+static void before_maps(void *ctx)
 {
   struct rl_container *c = ctx;
   rl_error_t ignored = NULL;
   cleanup_free char *dir = rl_runtime_dir(NULL, &ignored);
   rl_error_free(&ignored);
-  rl_seccomp_compile_cached(&c->seccomp, c->caps, dir, &c->seccomp_prog, &c->seccomp_err);
+  if (rl_seccomp_compile_cached(&c->seccomp, c->caps, dir, &c->seccomp_prog, &c->early_err) == 0)
+    c->init_fd = rl_init_memfd(&c->early_err);
 }
 
 static int start(struct rl_container *c, struct run_state *s, rl_error_t *err)
@@ -307,10 +311,9 @@ static int start(struct rl_container *c, struct run_state *s, rl_error_t *err)
   /* container:NAME: its user namespace is joined, not made. */
   pid_t pid;
   if (c->net.join_flags)
-    pid = rl_nsjoin_fork(&c->net.join, c->net.join_flags, &sock, compile_seccomp, c, c->cgroup.fd,
-                         err);
+    pid = rl_nsjoin_fork(&c->net.join, c->net.join_flags, &sock, before_maps, c, c->cgroup.fd, err);
   else
-    pid = rl_userns_clone_with(&c->ns, &sock, compile_seccomp, c, c->cgroup.fd, err);
+    pid = rl_userns_clone_with(&c->ns, &sock, before_maps, c, c->cgroup.fd, err);
   if (pid == 0)
     rl_child_main(c, sock);
   rl_nsjoin_close(&c->net.join); /* joined (or not): the target's fds need not live on here */
