@@ -95,6 +95,14 @@ static int open_in_root(int rootfd, const char *path, bool create, bool dir, boo
   cleanup_free char *rel = rl_xstrdup(path + strspn(path, "/"));
   if (*rel == '\0')
     return openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY, plain);
+  /* The whole path at once first (one lookup instead of one per
+   * component); only a failure walks it component by component, to create
+   * what is missing, follow dangling links and name the one that failed. */
+  int whole = openat2_in_root(rootfd, rel, O_PATH, plain);
+  if (whole >= 0)
+    return whole;
+  if (errno == ENOENT && !create)
+    return resolve_error(rel, plain, err);
   size_t len = strlen(rel);
   for (size_t i = 0; i <= len; i++) {
     if (rel[i] != '/' && rel[i] != '\0')
@@ -130,39 +138,48 @@ int rl_open_in_root(int rootfd, const char *path, bool create, bool dir, rl_erro
   return open_in_root(rootfd, path, create, dir, false, 0, err);
 }
 
-/* Stacked on the root, a mount would be hidden from the container but for
- * `/..`, and paths meant to lead into it (the masks) would resolve below it. */
-static int refuse_root(int rootfd, int tfd, const char *target, rl_error_t *err)
+/* The root the plan is executed in, and what it is (stat once per plan). */
+struct root {
+  int fd;
+  struct stat st;
+  int empty_dir; /* the first masked directory's empty tmpfs: the others get a bind of it */
+};
+
+static void root_release(struct root *r)
 {
-  struct stat r, t;
-  if (fstat(rootfd, &r) < 0 || fstat(tfd, &t) < 0)
-    return rl_make_error(err, errno, "stat the mount target `%s`", target);
-  if (r.st_dev == t.st_dev && r.st_ino == t.st_ino)
-    return rl_make_error(err, 0,
-                         "mount target `%s` leads to the root directory of the container: "
-                         "nothing is mounted over `/`",
-                         target);
-  return 0;
+  if (r->empty_dir >= 0)
+    close(r->empty_dir);
 }
 
-/* The target of m resolved inside the root: an O_PATH fd, never the root. */
-static int open_target(int rootfd, const struct rl_mnt *m, bool create, bool dir, rl_error_t *err)
+/* The target of m resolved inside the root: an O_PATH fd, never the root
+ * (stacked on the root, a mount would be hidden from the container but for
+ * `/..`, and paths meant to lead into it, the masks, would resolve below
+ * it), with what it is in *st. */
+static int open_target(const struct root *root, const struct rl_mnt *m, bool create, bool dir,
+                       struct stat *st, rl_error_t *err)
 {
-  int fd = open_in_root(rootfd, m->target, create, dir, m->plain, 0, err);
-  if (fd >= 0 && refuse_root(rootfd, fd, m->target, err) < 0) {
-    close(fd);
+  int fd = open_in_root(root->fd, m->target, create, dir, m->plain, 0, err);
+  if (fd < 0)
     return -1;
+  if (fstat(fd, st) < 0) {
+    rl_make_error(err, errno, "stat the mount target `%s`", m->target);
+  } else if (st->st_dev == root->st.st_dev && st->st_ino == root->st.st_ino) {
+    rl_make_error(err, 0,
+                  "mount target `%s` leads to the root directory of the container: "
+                  "nothing is mounted over `/`",
+                  m->target);
+  } else {
+    return fd;
   }
-  return fd;
+  close(fd);
+  return -1;
 }
 
 /* A file bound over a directory (or the reverse) fails with a bare EINVAL. */
-static int check_type(int tfd, bool want_dir, const char *what, const char *target, rl_error_t *err)
+static int check_type(const struct stat *st, bool want_dir, const char *what, const char *target,
+                      rl_error_t *err)
 {
-  struct stat st;
-  if (fstat(tfd, &st) < 0)
-    return rl_make_error(err, errno, "stat the mount target `%s`", target);
-  if (S_ISDIR(st.st_mode) == want_dir)
+  if (S_ISDIR(st->st_mode) == want_dir)
     return 0;
   rl_make_error(err, want_dir ? ENOTDIR : EISDIR, "mount %s on `%s` in the container", what,
                 target);
@@ -204,7 +221,8 @@ static int fs_config_options(int fsfd, const char *options, const char *target, 
   return 0;
 }
 
-static int mount_fs(int targetfd, const struct rl_mnt *m, rl_error_t *err)
+/* `keep`: where to keep an fd of the attached mount (NULL: none). */
+static int mount_fs_keep(int targetfd, const struct rl_mnt *m, int *keep, rl_error_t *err)
 {
   cleanup_close int fsfd = fsopen(m->fstype, FSOPEN_CLOEXEC);
   if (fsfd < 0)
@@ -219,7 +237,16 @@ static int mount_fs(int targetfd, const struct rl_mnt *m, rl_error_t *err)
   cleanup_close int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, m->attrs);
   if (mfd < 0)
     return rl_make_error(err, errno, "mount %s for `%s`", m->fstype, m->target);
-  return attach(mfd, targetfd, m->fstype, m->target, err);
+  if (attach(mfd, targetfd, m->fstype, m->target, err) < 0)
+    return -1;
+  if (keep)
+    *keep = rl_steal_fd(&mfd);
+  return 0;
+}
+
+static int mount_fs(int targetfd, const struct rl_mnt *m, rl_error_t *err)
+{
+  return mount_fs_keep(targetfd, m, NULL, err);
 }
 
 static int set_attrs(int mfd, unsigned attrs, bool recursive, const char *target, rl_error_t *err)
@@ -246,9 +273,9 @@ static int bind_tree(int srcdirfd, const char *src, int targetfd, unsigned attrs
   return attach(mfd, targetfd, "a bind mount", target, err);
 }
 
-static int do_bind(int rootfd, const struct rl_mnt *m, rl_error_t *err)
+static int do_bind(const struct root *root, const struct rl_mnt *m, rl_error_t *err)
 {
-  struct stat st;
+  struct stat st, tst;
   if (stat(m->source, &st) < 0) {
     rl_make_error(err, errno, "bind mount source `%s` for `%s`", m->source, m->target);
     return errno == ENOENT ? rl_error_hint(err, "create it first; rless does not create host paths")
@@ -256,7 +283,7 @@ static int do_bind(int rootfd, const struct rl_mnt *m, rl_error_t *err)
   }
   rl_error_t missing = NULL;
   cleanup_close int tfd =
-      open_target(rootfd, m, !m->if_exists, S_ISDIR(st.st_mode), m->if_exists ? &missing : err);
+      open_target(root, m, !m->if_exists, S_ISDIR(st.st_mode), &tst, m->if_exists ? &missing : err);
   if (tfd < 0 && m->if_exists && missing && missing->errnum == ENOENT) {
     rl_error_free(&missing);
     return 0;
@@ -267,36 +294,37 @@ static int do_bind(int rootfd, const struct rl_mnt *m, rl_error_t *err)
     return -1;
   }
   cleanup_free char *what = rl_xasprintf("`%s`", m->source);
-  if (check_type(tfd, S_ISDIR(st.st_mode), what, m->target, err) < 0)
+  if (check_type(&tst, S_ISDIR(st.st_mode), what, m->target, err) < 0)
     return -1;
   return bind_tree(AT_FDCWD, m->source, tfd, m->attrs, m->recursive, m->target, err);
 }
 
-static int do_mask(int rootfd, const struct rl_mnt *m, rl_error_t *err)
+static int do_mask(struct root *root, const struct rl_mnt *m, rl_error_t *err)
 {
-  cleanup_close int tfd = open_target(rootfd, m, false, false, err);
+  struct stat st;
+  cleanup_close int tfd = open_target(root, m, false, false, &st, err);
   if (tfd < 0 && absent(*err)) {
     rl_error_free(err); /* nothing there, nothing to hide */
     return 0;
   }
   if (tfd < 0)
     return -1;
-  struct stat st;
-  if (fstat(tfd, &st) < 0)
-    return rl_make_error(err, errno, "stat `%s`", m->target);
   if (!S_ISDIR(st.st_mode))
     return bind_tree(AT_FDCWD, "/dev/null", tfd, MOUNT_ATTR_RDONLY, false, m->target, err);
+  if (root->empty_dir >= 0)
+    return bind_tree(root->empty_dir, "", tfd, MOUNT_ATTR_RDONLY, false, m->target, err);
   struct rl_mnt empty = {.fstype = "tmpfs",
                          .source = "tmpfs",
                          .options = "mode=0555",
                          .target = m->target,
                          .attrs = MOUNT_ATTR_RDONLY};
-  return mount_fs(tfd, &empty, err);
+  return mount_fs_keep(tfd, &empty, &root->empty_dir, err);
 }
 
-static int do_readonly(int rootfd, const struct rl_mnt *m, rl_error_t *err)
+static int do_readonly(const struct root *root, const struct rl_mnt *m, rl_error_t *err)
 {
-  cleanup_close int tfd = open_target(rootfd, m, false, false, err);
+  struct stat st;
+  cleanup_close int tfd = open_target(root, m, false, false, &st, err);
   if (tfd < 0 && absent(*err)) {
     rl_error_free(err);
     return 0;
@@ -322,24 +350,28 @@ static int do_symlink(int rootfd, const struct rl_mnt *m, rl_error_t *err)
 
 int rl_mount_plan_execute(int rootfd, const struct rl_mount_plan *p, rl_error_t *err)
 {
+  __attribute__((cleanup(root_release))) struct root root = {.fd = rootfd, .empty_dir = -1};
+  if (fstat(rootfd, &root.st) < 0)
+    return rl_make_error(err, errno, "stat the root filesystem");
   for (size_t i = 0; i < p->n; i++) {
     const struct rl_mnt *m = &p->m[i];
+    struct stat st;
     int r = 0;
     switch (m->kind) {
     case RL_MNT_FS: {
-      cleanup_close int tfd = open_target(rootfd, m, true, true, err);
-      r = tfd < 0 || check_type(tfd, true, m->fstype, m->target, err) < 0 ? -1
+      cleanup_close int tfd = open_target(&root, m, true, true, &st, err);
+      r = tfd < 0 || check_type(&st, true, m->fstype, m->target, err) < 0 ? -1
                                                                           : mount_fs(tfd, m, err);
       break;
     }
     case RL_MNT_BIND:
-      r = do_bind(rootfd, m, err);
+      r = do_bind(&root, m, err);
       break;
     case RL_MNT_MASK:
-      r = do_mask(rootfd, m, err);
+      r = do_mask(&root, m, err);
       break;
     case RL_MNT_RO:
-      r = do_readonly(rootfd, m, err);
+      r = do_readonly(&root, m, err);
       break;
     case RL_MNT_SYMLINK:
       r = do_symlink(rootfd, m, err);
