@@ -28,14 +28,9 @@ static int openat2_in_root(int rootfd, const char *path, int flags, bool plain)
   return fd;
 }
 
-/* Create the last component of `rel` below its (already resolved) parent. */
-static int create_component(int rootfd, const char *rel, size_t parent_len, const char *name,
-                            bool dir, bool plain, rl_error_t *err)
+/* Create `name` (the last component of `rel`) in the directory pfd. */
+static int create_component(int pfd, const char *rel, const char *name, bool dir, rl_error_t *err)
 {
-  cleanup_free char *parent = parent_len ? rl_xstrndup(rel, parent_len) : rl_xstrdup(".");
-  cleanup_close int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY, plain);
-  if (pfd < 0)
-    return rl_make_error(err, errno, "open `/%s` in the container", parent);
   if (dir) {
     if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
       return rl_make_error(err, errno, "mkdir `/%s` in the container", rel);
@@ -48,6 +43,31 @@ static int create_component(int rootfd, const char *rel, size_t parent_len, cons
   if (fd >= 0)
     close(fd);
   return 0;
+}
+
+/* The usual missing target: its parent is there and it is simply absent
+ * (not a dangling link): made and opened below the parent's fd, with two
+ * scoped lookups instead of one per component.  -2: not that case. */
+static int create_last(int rootfd, char *rel, bool dir, bool plain, rl_error_t *err)
+{
+  char *slash = strrchr(rel, '/');
+  const char *name = slash ? slash + 1 : rel;
+  if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return -2;
+  if (slash)
+    *slash = '\0';
+  cleanup_close int pfd = openat2_in_root(rootfd, slash ? rel : ".", O_PATH | O_DIRECTORY, plain);
+  if (slash)
+    *slash = '/';
+  struct stat st;
+  if (pfd < 0 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+    return -2;
+  if (create_component(pfd, rel, name, dir, err) < 0)
+    return -1;
+  int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return rl_make_error(err, errno, "open `/%s` in the container", rel);
+  return fd;
 }
 
 /* A dangling symlink on the way: where it points, as a path inside the root
@@ -103,6 +123,11 @@ static int open_in_root(int rootfd, const char *path, bool create, bool dir, boo
     return whole;
   if (errno == ENOENT && !create)
     return resolve_error(rel, plain, err);
+  if (errno == ENOENT && depth == 0) {
+    int fd = create_last(rootfd, rel, dir, plain, err);
+    if (fd != -2)
+      return fd;
+  }
   size_t len = strlen(rel);
   for (size_t i = 0; i <= len; i++) {
     if (rel[i] != '/' && rel[i] != '\0')
@@ -117,9 +142,11 @@ static int open_in_root(int rootfd, const char *path, bool create, bool dir, boo
       if (via && depth < 40)
         return open_in_root(rootfd, via, create, dir, plain, depth + 1, err);
       const char *slash = strrchr(rel, '/');
-      size_t plen = slash ? (size_t)(slash - rel) : 0;
-      if (create_component(rootfd, rel, plen, slash ? slash + 1 : rel, dir || !last, plain, err) <
-          0)
+      cleanup_free char *parent = slash ? rl_xstrndup(rel, (size_t)(slash - rel)) : rl_xstrdup(".");
+      cleanup_close int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY, plain);
+      if (pfd < 0)
+        return rl_make_error(err, errno, "open `/%s` in the container", parent);
+      if (create_component(pfd, rel, slash ? slash + 1 : rel, dir || !last, err) < 0)
         return -1;
       fd = openat2_in_root(rootfd, rel, O_PATH, plain);
     }
