@@ -202,6 +202,14 @@ int rl_cgroup_create(const char *id, const struct rl_cgroup_limits *l, struct rl
   size_t nf = 0;
   cleanup_strv rl_strv_t needed = {0};
   rl_cgroup_limits_files(l, &f, &nf, &needed);
+  cleanup_free char *refused = nf == 0 ? rl_host_cgroup_hybrid_unwritable() : NULL;
+  if (refused) {
+    rl_debug("container %.12s runs without a cgroup of its own: your cgroup %s is not writable "
+             "by you",
+             id, refused);
+    rl_cgroup_files_free(f, nf);
+    return 0;
+  }
   struct rl_host_cgroup h;
   rl_host_cgroup_probe(&h);
   if (!rl_cgroup_usable(&h))

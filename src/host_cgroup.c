@@ -1,7 +1,11 @@
 #include "rl_host.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #define MOUNTINFO_MAX (1 << 22)
 
@@ -237,6 +241,25 @@ void rl_host_cgroup_probe(struct rl_host_cgroup *c)
   c->mount = rl_steal_ptr(&m.mount);
   rl_cgroup_mounts_free(&m);
   rl_cgroup_judge(c);
+}
+
+char *rl_host_cgroup_hybrid_unwritable(void)
+{
+  struct statfs fs;
+  if (statfs("/sys/fs/cgroup", &fs) < 0 || fs.f_type == CGROUP2_SUPER_MAGIC ||
+      statfs("/sys/fs/cgroup/unified", &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
+    return NULL;
+  cleanup_free char *self = rl_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 16, NULL);
+  cleanup_free char *path = rl_cgroup_parse_self(self);
+  if (path == NULL)
+    return NULL;
+  /* Only a cgroup that is there and refuses us: ENOENT may be a mount of a
+   * subtree (inside a container), which the full probe gets right. */
+  char *dir = rl_xasprintf("/sys/fs/cgroup/unified%s", strcmp(path, "/") == 0 ? "" : path);
+  if (access(dir, W_OK) < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+    return dir;
+  free(dir);
+  return NULL;
 }
 
 void rl_host_cgroup_free(struct rl_host_cgroup *c)
