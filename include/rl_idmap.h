@@ -44,10 +44,13 @@ struct rl_subids {
 };
 void rl_subids_free(struct rl_subids *s);
 
-/* rl_subid_ranges for both kinds, remembered in the runtime dir while
- * /etc/subuid, /etc/subgid and /etc/nsswitch.conf are unchanged (never when
- * nsswitch.conf names a subid source).  src/subid_cache.c. */
-int rl_subids_lookup(const char *name, unsigned long uid, struct rl_subids *s, rl_error_t *err);
+/* rl_subid_ranges for both kinds (for uid's name and uid), remembered in
+ * the runtime dir while /etc/subuid, /etc/subgid, /etc/nsswitch.conf and
+ * /etc/passwd are unchanged (never when nsswitch.conf names a subid
+ * source).  src/subid_cache.c. */
+int rl_subids_lookup(unsigned long uid, struct rl_subids *s, rl_error_t *err);
+/* Drop the remembered answer (a map built from it was refused). */
+void rl_subids_forget(void);
 /* The cache file's text and its parse; parse fails (-1) unless the text was
  * written under `key`.  Pure. */
 char *rl_subid_cache_format(const char *key, const struct rl_subids *s);

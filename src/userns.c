@@ -29,18 +29,19 @@ int rl_userns_plan(enum rl_userns_mode requested, bool quiet, struct rl_userns *
   u->mode = requested;
   u->host_uid = getuid();
   u->host_gid = getgid();
-  struct passwd *pw = getpwuid(u->host_uid);
-  const char *name = pw ? pw->pw_name : NULL;
   __attribute__((cleanup(rl_subids_free))) struct rl_subids ids = {0};
-  if (u->mode != RL_USERNS_SINGLE && rl_subids_lookup(name, u->host_uid, &ids, err) < 0)
+  if (u->mode != RL_USERNS_SINGLE && rl_subids_lookup(u->host_uid, &ids, err) < 0)
     return -1;
   bool have = ids.nuid > 0 && ids.ngid > 0;
   if (u->mode == RL_USERNS_AUTO) {
     u->mode = have ? RL_USERNS_SUBIDS : RL_USERNS_SINGLE;
     rl_debug("--userns=auto: %s", have ? "subordinate ids found, mapping them after root"
                                        : "no subordinate ids, single-id map");
-    if (!have && !quiet && rl_log_level >= RL_LOG_WARN)
+    if (!have && !quiet && rl_log_level >= RL_LOG_WARN) {
+      struct passwd *pw = getpwuid(u->host_uid);
+      const char *name = pw ? pw->pw_name : NULL;
       fprintf(stderr, single_notice, name ? name : "(unknown)", name ? name : "USER");
+    }
   }
   if (!have)
     ids.nuid = ids.ngid = 0;
@@ -105,9 +106,15 @@ pid_t rl_userns_clone_with(const struct rl_userns *u, int *sock, void (*before_m
     rl_userns_hint(err);
     return -1;
   }
-  if ((cgroup_fd >= 0 && rl_cgroup_put(cgroup_fd, pid, err) < 0) ||
-      rl_idmap_apply(pid, &u->uidmap, &u->gidmap, u->deny_setgroups, err) < 0 ||
-      rl_sync_send(sv[0], RL_SYNC_MAPS_DONE, 0, err) < 0) {
+  int r = cgroup_fd >= 0 ? rl_cgroup_put(cgroup_fd, pid, err) : 0;
+  if (r == 0 && rl_idmap_apply(pid, &u->uidmap, &u->gidmap, u->deny_setgroups, err) < 0) {
+    r = -1;
+    if (u->mode != RL_USERNS_SINGLE)
+      rl_subids_forget(); /* asked afresh next time: the files may say otherwise now */
+  }
+  if (r == 0)
+    r = rl_sync_send(sv[0], RL_SYNC_MAPS_DONE, 0, err);
+  if (r < 0) {
     close(sv[0]);
     kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)

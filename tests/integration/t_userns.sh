@@ -49,7 +49,7 @@ test_subid_cache_damaged_or_forged() {
 	rrun_ok true
 	[[ -s $cache ]] || fail "no subordinate-id cache at $cache after a run"
 	cp "$cache" "$T/good"
-	printf 'rless-subids 1\ngarbage\n' >"$cache"
+	printf 'rless-subids 2\ngarbage\n' >"$cache"
 	rrun_ok cat /proc/self/uid_map
 	assert_eq "$want" "$(norm <<<"$OUT")" "uid_map with a damaged cache"
 	cmp -s "$cache" "$T/good" || fail "the damaged cache was not rewritten"
@@ -57,6 +57,9 @@ test_subid_cache_damaged_or_forged() {
 	rrun cat /proc/self/uid_map
 	assert_rc 125
 	assert_contains "$ERR" "newuidmap" "stderr with a forged cache"
+	[[ ! -e $cache ]] || fail "the cache newuidmap refused was kept"
+	rrun_ok cat /proc/self/uid_map
+	assert_eq "$want" "$(norm <<<"$OUT")" "uid_map after the refused cache"
 	rm -f "$cache"
 }
 

@@ -318,7 +318,7 @@ static void test_subid_cache_round_trip(void **state)
 {
   struct rl_idrange u[] = {{100000, 65536}, {400000, 1000}}, g[] = {{200000, 10}};
   struct rl_subids in = {.uid = u, .gid = g, .nuid = 2, .ngid = 1}, out;
-  const char *key = "user alice 1000\n/etc/subuid 1:2:3:4.5:6.7\n";
+  const char *key = "uid 1000\n/etc/subuid 1:2:3:4.5:6.7\n";
   cleanup_free char *text = rl_subid_cache_format(key, &in);
   assert_int_equal(rl_subid_cache_parse(text, key, &out), 0);
   assert_int_equal(out.nuid, 2);
@@ -338,21 +338,20 @@ static void test_subid_cache_rejects(void **state)
 {
   struct rl_idrange u[] = {{100000, 65536}};
   struct rl_subids in = {.uid = u, .gid = u, .nuid = 1, .ngid = 1}, out;
-  const char *key = "user alice 1000\n/etc/subuid 1:2:3:4.5:6.7\n";
+  const char *key = "uid 1000\n/etc/subuid 1:2:3:4.5:6.7\n";
   cleanup_free char *text = rl_subid_cache_format(key, &in);
   /* Another key: a file changed, or another user. */
-  assert_int_equal(rl_subid_cache_parse(text, "user alice 1000\n/etc/subuid 1:2:3:4.5:6.8\n", &out),
-                   -1);
-  assert_int_equal(rl_subid_cache_parse(text, "user bob 1001\n", &out), -1);
+  assert_int_equal(rl_subid_cache_parse(text, "uid 1000\n/etc/subuid 1:2:3:4.5:6.8\n", &out), -1);
+  assert_int_equal(rl_subid_cache_parse(text, "uid 1001\n", &out), -1);
   /* Damaged or foreign text. */
   const char *bad[] = {
       "",
-      "rless-subids 2\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2\n",
-      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2",
-      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nx 1 2\n",
-      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 0\n",
-      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2 3\n",
-      "rless-subids 1\nuser alice 1000\n/etc/subuid 1:2:3:4.5:6.7\nu one 2\n",
+      "rless-subids 1\nuid 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2\n",
+      "rless-subids 2\nuid 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2",
+      "rless-subids 2\nuid 1000\n/etc/subuid 1:2:3:4.5:6.7\nx 1 2\n",
+      "rless-subids 2\nuid 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 0\n",
+      "rless-subids 2\nuid 1000\n/etc/subuid 1:2:3:4.5:6.7\nu 1 2 3\n",
+      "rless-subids 2\nuid 1000\n/etc/subuid 1:2:3:4.5:6.7\nu one 2\n",
   };
   for (size_t i = 0; i < RL_ARRAY_SIZE(bad); i++)
     if (rl_subid_cache_parse(bad[i], key, &out) != -1)
