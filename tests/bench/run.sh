@@ -12,7 +12,8 @@
 # gzip -dc | tar -x of the same layer blob in `unshare -Ur`), and reading every file of the
 # image inside a container (kernel overlay) vs the same tree on the host.
 #   RLESS=PATH          binary to measure (default build/rless)
-#   RLESS_BENCH_RUNS=N  hyperfine runs per command (default 30)
+#   RLESS_BENCH_RUNS=N  hyperfine runs per command (default 30; the start times: 60 in all)
+#   RLESS_BENCH_ROUNDS=N  rounds the start-time commands take turns in (default 6)
 #   RLESS_BENCH_PULL_RUNS=N  runs of each pull (default 5)
 set -euo pipefail
 
@@ -346,7 +347,7 @@ user_main() {
 	need_packages
 	rless=$(readlink -f "${RLESS:-$top/build/rless}")
 	[[ -x $rless ]] || { echo "bench: $rless not built (run make)" >&2; exit 1; }
-	runs=${RLESS_BENCH_RUNS:-30}
+	runs=${RLESS_BENCH_RUNS:-60}
 	if [[ -n ${RLESS_BENCH_WORKDIR:-} ]]; then
 		work=$RLESS_BENCH_WORKDIR
 	else
@@ -366,21 +367,35 @@ user_main() {
 	"$rless" run --rm --network none --rootfs "$rootfs" true </dev/null ||
 		{ echo "bench: rless cannot run a container here" >&2; exit 1; }
 
-	hyperfine --warmup 3 --runs "$runs" --shell=none --export-json "$json" \
-		--command-name rless "$rless run --rm --network none --rootfs $rootfs true" \
-		--command-name bwrap "bwrap --unshare-all --ro-bind $rootfs / --proc /proc --dev /dev true" \
-		--command-name unshare "unshare -Urmpfiu --mount-proc true" </dev/null
+	# The three commands take turns in rounds (one hyperfine invocation, a block of runs per
+	# command and round): this VM's speed drifts by 20-30 % within a minute, and one block per
+	# command would measure each at a different speed. Medians are over all runs of a command;
+	# the per-round ratios show the spread.
+	local rounds=${RLESS_BENCH_ROUNDS:-6} per args=() i
+	per=$(((runs + rounds - 1) / rounds))
+	for ((i = 1; i <= rounds; i++)); do
+		args+=(--command-name "rless#$i" "$rless run --rm --network none --rootfs $rootfs true"
+			--command-name "bwrap#$i" "bwrap --unshare-all --ro-bind $rootfs / --proc /proc --dev /dev true"
+			--command-name "unshare#$i" "unshare -Urmpfiu --mount-proc true")
+	done
+	echo "# $rounds rounds of $per runs per command ($((rounds * per)) each)"
+	hyperfine --warmup 3 --runs "$per" --shell=none --export-json "$json" "${args[@]}" </dev/null >/dev/null
 
 	python3 - "$json" <<'PY'
-import json, sys
-res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+import json, statistics, sys
+times, rounds = {}, {}
+for r in json.load(open(sys.argv[1]))["results"]:
+    name, rnd = r["command"].split("#")
+    times.setdefault(name, []).extend(r["times"])
+    rounds.setdefault(rnd, {})[name] = r["median"]
+med = {n: statistics.median(t) for n, t in times.items()}
 print("# median start time (ms):")
-for name, r in res.items():
-    print(f"  {name:8s} {r['median'] * 1000:8.2f}   (mean {r['mean'] * 1000:.2f} ± {r['stddev'] * 1000:.2f})")
-if "rless" in res and "bwrap" in res:
-    print(f"# ratio rless/bwrap (median): {res['rless']['median'] / res['bwrap']['median']:.2f}")
-if "rless" in res and "unshare" in res:
-    print(f"# ratio rless/unshare (median): {res['rless']['median'] / res['unshare']['median']:.2f}")
+for n, t in times.items():
+    print(f"  {n:8s} {med[n] * 1000:8.2f}   (mean {statistics.mean(t) * 1000:.2f} ± {statistics.pstdev(t) * 1000:.2f}, {len(t)} runs)")
+print(f"# ratio rless/bwrap (median): {med['rless'] / med['bwrap']:.2f}")
+per = sorted(r["rless"] / r["bwrap"] for r in rounds.values())
+print(f"#   per round: {' '.join(f'{x:.2f}' for x in per)}")
+print(f"# ratio rless/unshare (median): {med['rless'] / med['unshare']:.2f}")
 PY
 
 	for _ in 1 2 3 4 5; do
