@@ -342,23 +342,7 @@ struct tool_child {
   _Alignas(16) unsigned char stack[TOOL_STACK];
 };
 
-static long raw3(long nr, long a, long b, long c)
-{
-#if defined(__x86_64__)
-  long r;
-  __asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-  return r;
-#else
-  register long x8 __asm__("x8") = nr;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
-  return x0;
-#endif
-}
-
-static long raw4(long nr, long a, long b, long c, long d)
+static long raw_call(long nr, long a, long b, long c, long d)
 {
 #if defined(__x86_64__)
   long r;
@@ -379,16 +363,16 @@ static long raw4(long nr, long a, long b, long c, long d)
 #endif
 }
 
-/* Its stdout and stderr on `out` (which is close-on-exec, and never 1 or
- * 2 here: rless' own 0-2 are open), all signals unblocked, then exec. */
+/* Its stdout and stderr on `out` (close-on-exec, and above 2:
+ * tool_spawn), all signals unblocked, then exec. */
 static int tool_child_main(void *arg)
 {
   const struct tool_child *c = arg;
   unsigned long none = 0;
-  if (raw3(SYS_dup3, c->out, 1, 0) >= 0 && raw3(SYS_dup3, c->out, 2, 0) >= 0 &&
-      raw4(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, sizeof(none)) >= 0)
-    raw3(SYS_execve, (long)c->path, (long)c->argv, (long)environ);
-  raw3(SYS_exit_group, 127, 0, 0);
+  if (raw_call(SYS_dup3, c->out, 1, 0, 0) >= 0 && raw_call(SYS_dup3, c->out, 2, 0, 0) >= 0 &&
+      raw_call(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, sizeof(none)) >= 0)
+    raw_call(SYS_execve, (long)c->path, (long)c->argv, (long)environ, 0);
+  raw_call(SYS_exit_group, 127, 0, 0, 0);
   return 127; /* not reached */
 }
 
@@ -435,6 +419,15 @@ static int tool_spawn(const char *tool, pid_t pid, const struct rl_idmap *m, str
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0)
     return rl_make_error(err, errno, "pipe");
+  if (pfd[1] <= 2) { /* rless was started without a stdout or stderr */
+    int high = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3);
+    close(pfd[1]);
+    pfd[1] = high;
+    if (high < 0) {
+      close(pfd[0]);
+      return rl_make_error(err, errno, "pipe");
+    }
+  }
   t->argv = tool_argv(tool, pid, m);
   t->pid = tool_start(t, pfd[1]);
   int saved = errno;
