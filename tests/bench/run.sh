@@ -88,9 +88,17 @@ ratio("read-in-rless", "read-on-host")
 PY
 }
 
+# podman, with runc: crun refuses this hybrid cgroup host.
+need_podman() {
+	local missing=()
+	command -v podman >/dev/null || missing+=(podman)
+	command -v runc >/dev/null || missing+=(runc)
+	[[ ${#missing[@]} -eq 0 ]] || bash "$top/contrib/install-deps.sh" "${missing[@]}"
+}
+
 image_bench() {
 	local stage=$1 w=$1/work reg img blob layer runs=${RLESS_BENCH_PULL_RUNS:-5} drop
-	command -v podman >/dev/null || bash "$top/contrib/install-deps.sh" podman
+	need_podman
 	if ! RLESS_IMAGE_CACHE=$top/build/test-images bash "$top/tests/registry/fixtures.sh" up \
 		"$stage/reg" >"$stage/reg.log" 2>&1; then
 		tail -n 20 "$stage/reg.log" >&2
@@ -158,7 +166,8 @@ res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 for n, r in res.items():
     print(f"  {n:12s} median {r['median'] * 1000:7.2f} ms")
 print(f"# ratio rless-exec/nsenter (median): {res['rless-exec']['median'] / res['nsenter']['median']:.2f}")
-print(f"# ratio rless-exec/podman-exec (median): {res['rless-exec']['median'] / res['podman-exec']['median']:.2f}")
+if "podman-exec" in res:
+    print(f"# ratio rless-exec/podman-exec (median): {res['rless-exec']['median'] / res['podman-exec']['median']:.2f}")
 PY
 	hyperfine --warmup 2 --runs "$runs" --export-json "$w/rund.json" \
 		--command-name "rless run -d" "runuser -u $RLESSTEST_USER -- env -i ${env1[*]} $rl run -d --rm $img true"
@@ -187,10 +196,9 @@ network_bench() {
 	local mb=${RLESS_BENCH_NET_MB:-256} truns=${RLESS_BENCH_NET_RUNS:-15}
 	command -v pasta >/dev/null || missing+=(passt)
 	command -v slirp4netns >/dev/null || missing+=(slirp4netns)
-	command -v podman >/dev/null || missing+=(podman)
-	command -v runc >/dev/null || missing+=(runc)
 	command -v curl >/dev/null || missing+=(curl)
 	[[ ${#missing[@]} -eq 0 ]] || bash "$top/contrib/install-deps.sh" "${missing[@]}"
+	need_podman
 	# As for /dev/fuse in tests/integration/run.sh: what Debian's udev rules do.
 	if [[ -c /dev/net/tun && $(stat -c %a /dev/net/tun) == 600 ]]; then
 		echo "# /dev/net/tun is 0600 (no udev here): making it 0666 as Debian's udev rules do"
