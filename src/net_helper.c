@@ -225,6 +225,16 @@ static int wait_ready(const char *name, struct rl_net_helper *h, int ready, int 
   return 0;
 }
 
+static bool args_have(const rl_strv_t *args, const char *option)
+{
+  size_t len = strlen(option);
+  for (size_t i = 0; i < args->n; i++)
+    if (strncmp(args->v[i], option, len) == 0 &&
+        (args->v[i][len] == '\0' || args->v[i][len] == '='))
+      return true;
+  return false;
+}
+
 static bool args_name_ifname(const rl_strv_t *args)
 {
   for (size_t i = 0; i < args->n; i++)
@@ -267,6 +277,12 @@ static void pasta_argv(const struct rl_net *n, rl_strv_t *a)
                                       "none"};
   for (size_t i = 0; i < RL_ARRAY_SIZE(fixed); i++)
     rl_strv_push(a, fixed[i]);
+  /* Started by root, pasta changes to nobody, who cannot enter a user
+   * namespace that root owns: it stays root then (its --runas). */
+  if (geteuid() == 0 && !args_have(&n->helper_args, "--runas")) {
+    rl_strv_push(a, "--runas");
+    rl_strv_push_owned(a, rl_xasprintf("0:%u", (unsigned)getegid()));
+  }
   if (n->tap[0] && !args_name_ifname(&n->helper_args)) { /* the persistent tap's name */
     rl_strv_push(a, "-I");
     rl_strv_push(a, n->tap);
