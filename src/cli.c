@@ -5,6 +5,7 @@
 #include "rl_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -102,9 +103,20 @@ static int delegate(char **argv, rl_error_t *err)
   return rl_make_error(err, errno, "exec `%s`", helper);
 }
 
+/* Descriptors 0-2 open from the start (on /dev/null when rless was started
+ * without them): otherwise the first file rless opens becomes its stderr,
+ * and an error message would be written into, say, a cache file. */
+static void std_fds_open(void)
+{
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+      open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY); /* the lowest free fd: this one */
+}
+
 int rl_cli_main(int argc, char **argv, const struct rl_command *cmds, size_t n)
 {
   rl_error_t err = NULL;
+  std_fds_open();
   struct rl_global g = {0};
   if (getenv("RLESS_STORAGE_DRIVER"))
     g.storage_driver = getenv("RLESS_STORAGE_DRIVER");

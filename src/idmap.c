@@ -363,8 +363,8 @@ static long raw_call(long nr, long a, long b, long c, long d)
 #endif
 }
 
-/* Its stdout and stderr on `out` (close-on-exec, and above 2:
- * tool_spawn), all signals unblocked, then exec. */
+/* Its stdout and stderr on `out` (close-on-exec, and above 2: rless keeps
+ * 0-2 open, cli.c), all signals unblocked, then exec. */
 static int tool_child_main(void *arg)
 {
   const struct tool_child *c = arg;
@@ -419,15 +419,6 @@ static int tool_spawn(const char *tool, pid_t pid, const struct rl_idmap *m, str
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0)
     return rl_make_error(err, errno, "pipe");
-  if (pfd[1] <= 2) { /* rless was started without a stdout or stderr */
-    int high = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3);
-    close(pfd[1]);
-    pfd[1] = high;
-    if (high < 0) {
-      close(pfd[0]);
-      return rl_make_error(err, errno, "pipe");
-    }
-  }
   t->argv = tool_argv(tool, pid, m);
   t->pid = tool_start(t, pfd[1]);
   int saved = errno;

@@ -37,6 +37,32 @@ test_only_std_fds_with_tty() {
 	assert_eq $'0\n1\n2' "$OUT" "fds of pid 1 with -t"
 }
 
+# rless started without a stdout or without a stderr: it opens /dev/null there first (src/cli.c),
+# so no file it opens becomes its stderr, and the container writes to that /dev/null (as a setuid
+# program would) instead of failing with EBADF; a failing run still says why on the stderr it has.
+test_closed_std_fds_become_dev_null() {
+	LAST_CMD="rless run --rootfs ROOTFS sh -c 'echo to-stdout' >&-"
+	RC=0
+	timeout -k 5 "$RUN_TIMEOUT" "$RLESS" run --rootfs "$ROOTFS" sh -c 'echo to-stdout' \
+		</dev/null >&- 2>"$T/err" || RC=$?
+	ERR=$(<"$T/err")
+	assert_rc 0
+	assert_eq "" "$ERR" "stderr of a write to the container's stdout when rless had none"
+	LAST_CMD="rless run --rootfs ROOTFS sh -c 'echo to-stderr >&2 && echo ok' 2>&-"
+	RC=0
+	timeout -k 5 "$RUN_TIMEOUT" "$RLESS" run --rootfs "$ROOTFS" sh -c 'echo to-stderr >&2 && echo ok' \
+		</dev/null >"$T/out" 2>&- || RC=$?
+	OUT=$(<"$T/out")
+	assert_rc 0
+	assert_eq ok "$OUT" "a write to the container's stderr when rless had none"
+	LAST_CMD="rless run --rootfs ABSENT true >&-"
+	RC=0
+	timeout -k 5 "$RUN_TIMEOUT" "$RLESS" run --rootfs "$T/absent" true </dev/null >&- 2>"$T/err" || RC=$?
+	ERR=$(<"$T/err")
+	assert_rc 125
+	assert_contains "$ERR" "$T/absent" "the error with no stdout"
+}
+
 # ---- run -d, exec: image containers (only they can be detached and exec'd into) ----
 
 # fd_image: the shared rootfs imported as localhost/fds into $T/store; $T/host-fd-file is what
