@@ -332,8 +332,7 @@ struct tool_run {
  * there is no raw call here, and in sanitized builds (ASan tracks every
  * thread's stack), the tools are forked. */
 #if (defined(__x86_64__) || defined(__aarch64__)) && !defined(__SANITIZE_ADDRESS__)
-#define TOOL_CLONE_VM 1
-#define TOOL_STACK    (64u << 10)
+#define TOOL_STACK (64u << 10)
 
 struct tool_child {
   const char *path;
@@ -387,8 +386,13 @@ static pid_t tool_start(struct tool_run *t, int out)
   *t->child = (struct tool_child){.path = t->path, .argv = t->argv, .out = out};
   return clone(tool_child_main, t->child->stack + TOOL_STACK, CLONE_VM | SIGCHLD, t->child);
 }
+
+static void tool_child_free(struct tool_run *t)
+{
+  if (t->child)
+    munmap(t->child, sizeof(*t->child));
+}
 #else
-#define TOOL_CLONE_VM 0
 struct tool_child;
 
 static pid_t tool_start(struct tool_run *t, int out)
@@ -403,6 +407,10 @@ static pid_t tool_start(struct tool_run *t, int out)
     _exit(127);
   }
   return pid;
+}
+
+static void tool_child_free(struct tool_run *t)
+{
 }
 #endif
 
@@ -445,11 +453,8 @@ static int tool_finish(struct tool_run *t, rl_error_t *err)
       ;
   if (err && t->pid > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
     r = tool_failed(t->tool, t->path, out, err);
-    /* Only now: a child sharing this memory reads them until its exec. */
-#if TOOL_CLONE_VM
-  if (t->child)
-    munmap(t->child, sizeof(*t->child));
-#endif
+  /* Only now: a child sharing this memory reads them until its exec. */
+  tool_child_free(t);
   if (t->argv)
     free_argv(t->argv);
   free(t->path);

@@ -45,20 +45,28 @@ static int create_component(int pfd, const char *rel, const char *name, bool dir
   return 0;
 }
 
+/* The directory `rel` is in, resolved inside the root. */
+static int open_parent(int rootfd, const char *rel, bool plain, rl_error_t *err)
+{
+  const char *slash = strrchr(rel, '/');
+  cleanup_free char *parent = slash ? rl_xstrndup(rel, (size_t)(slash - rel)) : rl_xstrdup(".");
+  int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY, plain);
+  if (pfd < 0)
+    rl_make_error(err, errno, "open `/%s` in the container", parent);
+  return pfd;
+}
+
 /* The usual missing target: its parent is there and it is simply absent
  * (not a dangling link): made and opened below the parent's fd, with two
  * scoped lookups instead of one per component.  -2: not that case. */
-static int create_last(int rootfd, char *rel, bool dir, bool plain, rl_error_t *err)
+static int create_last(int rootfd, const char *rel, bool dir, bool plain, rl_error_t *err)
 {
-  char *slash = strrchr(rel, '/');
+  const char *slash = strrchr(rel, '/');
   const char *name = slash ? slash + 1 : rel;
   if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
     return -2;
-  if (slash)
-    *slash = '\0';
-  cleanup_close int pfd = openat2_in_root(rootfd, slash ? rel : ".", O_PATH | O_DIRECTORY, plain);
-  if (slash)
-    *slash = '/';
+  cleanup_error rl_error_t ignored = NULL; /* the walk names what failed */
+  cleanup_close int pfd = open_parent(rootfd, rel, plain, &ignored);
   struct stat st;
   if (pfd < 0 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
     return -2;
@@ -142,11 +150,8 @@ static int open_in_root(int rootfd, const char *path, bool create, bool dir, boo
       if (via && depth < 40)
         return open_in_root(rootfd, via, create, dir, plain, depth + 1, err);
       const char *slash = strrchr(rel, '/');
-      cleanup_free char *parent = slash ? rl_xstrndup(rel, (size_t)(slash - rel)) : rl_xstrdup(".");
-      cleanup_close int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY, plain);
-      if (pfd < 0)
-        return rl_make_error(err, errno, "open `/%s` in the container", parent);
-      if (create_component(pfd, rel, slash ? slash + 1 : rel, dir || !last, err) < 0)
+      cleanup_close int pfd = open_parent(rootfd, rel, plain, err);
+      if (pfd < 0 || create_component(pfd, rel, slash ? slash + 1 : rel, dir || !last, err) < 0)
         return -1;
       fd = openat2_in_root(rootfd, rel, O_PATH, plain);
     }

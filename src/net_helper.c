@@ -112,6 +112,8 @@ void rl_net_child_setup(pid_t parent, const int *fds, size_t nfds, int err_fd)
   int tmp[N_FDS];
   if (nfds > N_FDS || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
     _exit(RL_EXIT_FAILURE);
+  /* Out of rless' process group: a terminal's ^C or hangup is for the
+   * container (rless forwards it), the helper ends with the container. */
   setsid();
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL); /* rless blocks what it reads from a signalfd */
@@ -237,10 +239,7 @@ static bool args_have(const rl_strv_t *args, const char *option)
 
 static bool args_name_ifname(const rl_strv_t *args)
 {
-  for (size_t i = 0; i < args->n; i++)
-    if (strcmp(args->v[i], "-I") == 0 || strncmp(args->v[i], "--ns-ifname", 11) == 0)
-      return true;
-  return false;
+  return args_have(args, "-I") || args_have(args, "--ns-ifname");
 }
 
 /* slirp4netns' API socket adds its UDP ports, and its TCP ports too with
